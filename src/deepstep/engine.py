@@ -1,0 +1,170 @@
+"""The training engine: one flat parameter buffer, reused workspaces, BLAS-shaped products.
+
+Why it looks like this (each point was measured with ``benchmarks/``):
+
+* All parameters live in one contiguous buffer ``theta``; ``W[l]`` and
+  ``b[l]`` are views into it, and the gradients likewise into ``grad``. The
+  optimizer then updates every parameter with a few NumPy calls, whatever the
+  depth, and the model file stores one array.
+* Activations, pre-activations and their gradients live in a workspace
+  allocated once per batch size and reused every step (``out=`` everywhere).
+* A batch arrives as rows (m, n_x), gathered from the training rows into a
+  reused buffer; its transpose is a view, and BLAS takes the transpose as a
+  flag, so the seed's column layout costs no copies.
+* The output gradient is fused, ``dZ[L] = (A[L] - Y) / m``, when the loss is
+  paired with its link (see :mod:`deepstep.losses`). The 1/m is applied to
+  dZ[L] once; every later gradient is linear in it.
+* No ``dA[0]``: the input layer's gradient is never needed.
+
+The math is the seed's, layer by layer::
+
+    Z[l]   = W[l] A[l-1] + b[l]          (n[l], m) = (n[l], n[l-1]) (n[l-1], m)
+    A[l]   = g[l](Z[l])
+    dW[l]  = dZ[l] A[l-1]^T               (n[l], n[l-1])   (1/m folded into dZ)
+    db[l]  = sum_columns dZ[l]            (n[l], 1)
+    dA[l-1] = W[l]^T dZ[l]                (n[l-1], m)
+    dZ[l-1] = dA[l-1] * g'[l-1](Z[l-1])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import get_activation
+from .losses import get_loss
+from .regularization import dropout_apply, l2_cost, l2_grad
+
+
+class _Workspace:
+    """Buffers for one batch size m (all C-contiguous, shape (n[l], m))."""
+
+    def __init__(self, dims, m, dtype, dropout):
+        L = len(dims) - 1
+        self.m = m
+        self.Z = [np.empty((dims[l], m), dtype) for l in range(1, L + 1)]
+        self.A = [np.empty((dims[l], m), dtype) for l in range(1, L + 1)]
+        self.dZ = [np.empty((dims[l], m), dtype) for l in range(1, L + 1)]
+        self.dA = [np.empty((dims[l], m), dtype) for l in range(1, L)]
+        # Dropout: uniform draws, the 0/1 mask, and the dropped activations
+        # (the derivative g' needs A before dropout).
+        self.U = [np.empty((dims[l], m), dtype) for l in range(1, L)] if dropout else None
+        self.D = [np.empty((dims[l], m), dtype) for l in range(1, L)] if dropout else None
+        self.Ad = [np.empty((dims[l], m), dtype) for l in range(1, L)] if dropout else None
+
+
+class Engine:
+    """Forward and backward passes for a fixed architecture.
+
+    Parameters
+    ----------
+    dims : list of int, [n[0], ..., n[L]]
+    activations : list of str, length L (the last is the output activation)
+    loss : str
+    dtype : numpy dtype
+    """
+
+    def __init__(self, dims, activations, loss, dtype):
+        self.dims = [int(d) for d in dims]
+        self.L = len(dims) - 1
+        self.dtype = np.dtype(dtype)
+        self.acts = [get_activation(a) for a in activations]
+        self.loss = get_loss(loss)
+        self.fused = self.loss.link == self.acts[-1].name
+        sizes = [dims[l] * dims[l - 1] + dims[l] for l in range(1, self.L + 1)]
+        self.theta = np.zeros(sum(sizes), self.dtype)
+        self.grad = np.zeros_like(self.theta)
+        self.W, self.b = self._views(self.theta)
+        self.dW, self.db = self._views(self.grad)
+        self._ws = {}
+
+    def _views(self, flat):
+        Ws, bs, i = [], [], 0
+        for l in range(1, self.L + 1):
+            n, p = self.dims[l], self.dims[l - 1]
+            Ws.append(flat[i:i + n * p].reshape(n, p))
+            i += n * p
+            bs.append(flat[i:i + n].reshape(n, 1))
+            i += n
+        return Ws, bs
+
+    # -- the seed's parameter dict ------------------------------------------------
+    def get_parameters(self, copy=False):
+        d = {}
+        for l in range(self.L):
+            d[f"W{l + 1}"] = self.W[l].copy() if copy else self.W[l]
+            d[f"b{l + 1}"] = self.b[l].copy() if copy else self.b[l]
+        return d
+
+    def set_parameters(self, params):
+        for l in range(self.L):
+            for key, view in ((f"W{l + 1}", self.W[l]), (f"b{l + 1}", self.b[l])):
+                value = np.asarray(params[key])
+                if value.shape != view.shape:
+                    raise ValueError(f"{key} must have shape {view.shape}. Got {value.shape}.")
+                np.copyto(view, value, casting="unsafe")
+
+    def workspace(self, m, dropout=False):
+        key = (m, dropout)
+        ws = self._ws.get(key)
+        if ws is None:
+            if len(self._ws) > 4:  # odd batch sizes (predict chunks): keep memory bounded
+                self._ws.clear()
+            ws = self._ws[key] = _Workspace(self.dims, m, self.dtype, dropout)
+        return ws
+
+    # -- passes ------------------------------------------------------------------
+    def forward(self, X, ws, keep_prob=1.0, rng=None):
+        """A[L] for X of shape (n[0], m) (any memory order). Fills ``ws``."""
+        A = X
+        last = self.L - 1
+        for l in range(self.L):
+            Z = ws.Z[l]
+            np.matmul(self.W[l], A, out=Z)        # (n[l], n[l-1]) @ (n[l-1], m)
+            Z += self.b[l]
+            A = self.acts[l].forward(Z, out=ws.A[l])
+            if keep_prob < 1.0 and l < last:
+                rng.random(out=ws.U[l], dtype=self.dtype)
+                np.less(ws.U[l], keep_prob, out=ws.D[l], casting="unsafe")
+                A = dropout_apply(A, ws.D[l], keep_prob, out=ws.Ad[l])
+        return A
+
+    def backward(self, X, Y, ws, l2=0.0, keep_prob=1.0):
+        """Gradients of the mean cost into ``grad`` (``dW``/``db`` views).
+
+        X : (n[0], m), Y : (n[L], m); ``forward`` must have run on ``ws``.
+        """
+        m = X.shape[1]
+        L = self.L
+        AL, dZ = ws.A[L - 1], ws.dZ[L - 1]
+        if self.fused:
+            np.subtract(AL, Y, out=dZ)              # dZ[L] = A[L] - Y (paired loss)
+        else:
+            self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
+        dZ *= 1.0 / m
+        dropout = keep_prob < 1.0
+        for l in range(L - 1, -1, -1):
+            A_prev = X if l == 0 else (ws.Ad[l - 1] if dropout else ws.A[l - 1])
+            np.matmul(dZ, A_prev.T, out=self.dW[l])      # (n[l], m) @ (m, n[l-1])
+            l2_grad(self.dW[l], self.W[l], l2, m)
+            np.sum(dZ, axis=1, keepdims=True, out=self.db[l])
+            if l == 0:
+                break
+            dA = np.matmul(self.W[l].T, dZ, out=ws.dA[l - 1])  # (n[l-1], n[l]) @ (n[l], m)
+            if dropout:
+                dropout_apply(dA, ws.D[l - 1], keep_prob, out=dA)
+            dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
+        return self.grad
+
+    def cost(self, AL, Y, l2=0.0):
+        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``."""
+        return self.loss.cost(AL, Y) + l2_cost(self.W, l2, Y.shape[1])
+
+    def predict(self, X, chunk=8192):
+        """A[L] for X (n[0], m) as a new array, in column chunks of bounded memory."""
+        m = X.shape[1]
+        out = np.empty((self.dims[-1], m), self.dtype)
+        for start in range(0, m, chunk):
+            stop = min(start + chunk, m)
+            ws = self.workspace(stop - start)
+            out[:, start:stop] = self.forward(X[:, start:stop], ws)
+        return out

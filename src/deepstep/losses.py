@@ -1,0 +1,99 @@
+"""Losses: the cost J and its gradient, with the fused output gradient.
+
+Each loss gives
+
+``cost(AL, Y) -> float``
+    the mean over the m examples (columns) of the per-example loss.
+``dA(AL, Y) -> dAL``
+    dJ/dAL per example (not divided by m), the seed's
+    ``dAL = -(Y/AL - (1-Y)/(1-AL))`` for binary cross-entropy.
+``link``
+    the output activation it pairs with. For these pairs the chain rule
+    collapses to ``dZ[L] = AL - Y`` (sigmoid + binary cross-entropy, softmax +
+    categorical cross-entropy, identity + squared error), which the model uses
+    instead of dividing by AL and 1 - AL.
+
+Probabilities are clipped to [eps, 1 - eps] of their dtype before the log, so
+a saturated output gives a large finite cost rather than inf or NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import unknown_name
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    cost: Callable
+    dA: Callable
+    link: str  # output activation for which dZ = AL - Y
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register_loss(name, cost, dA, link):
+    LOSSES[name] = Loss(name, cost, dA, link)
+    return LOSSES[name]
+
+
+def get_loss(name: str) -> Loss:
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise unknown_name("loss", name, LOSSES) from None
+
+
+def _clip(AL):
+    eps = np.finfo(AL.dtype).eps if np.issubdtype(AL.dtype, np.floating) else 1e-15
+    return np.clip(AL, eps, 1 - eps)
+
+
+# J = -1/m sum( Y log AL + (1-Y) log(1-AL) )          AL, Y: (n_y, m)
+def binary_crossentropy(AL, Y):
+    m = Y.shape[1]
+    P = _clip(AL)
+    return float(-1 / m * np.sum(np.multiply(Y, np.log(P)) + np.multiply(1 - Y, np.log(1 - P))))
+
+
+def binary_crossentropy_dA(AL, Y):
+    P = _clip(AL)
+    return -(np.divide(Y, P) - np.divide(1 - Y, 1 - P))
+
+
+# J = -1/m sum( Y log AL )                             AL, Y one-hot: (k, m)
+def categorical_crossentropy(AL, Y):
+    m = Y.shape[1]
+    return float(-1 / m * np.sum(np.multiply(Y, np.log(_clip(AL)))))
+
+
+def categorical_crossentropy_dA(AL, Y):
+    return -np.divide(Y, _clip(AL))
+
+
+# J = 1/(2m) sum( (AL - Y)^2 )                         AL, Y: (n_y, m)
+def squared_error(AL, Y):
+    m = Y.shape[1]
+    D = AL - Y
+    return float(0.5 / m * np.sum(D * D))
+
+
+def squared_error_dA(AL, Y):
+    return AL - Y
+
+
+register_loss("binary_crossentropy", binary_crossentropy, binary_crossentropy_dA, "sigmoid")
+register_loss("categorical_crossentropy", categorical_crossentropy, categorical_crossentropy_dA, "softmax")
+register_loss("squared_error", squared_error, squared_error_dA, "linear")
+
+# The loss each output activation trains with.
+OUTPUT_LOSS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
+               "linear": "squared_error"}
+
+

@@ -1,0 +1,296 @@
+"""``DeepNetwork``: the seed's L-layer network as a model that trains on real data.
+
+Inputs are in the seed's layout: X of shape (n_x, m), one example per column.
+Targets are labels of shape (m,) or (1, m), or a matrix (n_y, m); see
+:mod:`deepstep.targets`. ``parameters`` is the seed's dict
+``{"W1", "b1", ..., "WL", "bL"}``: hand it to :mod:`deepstep.steps` and back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import training
+from .engine import Engine
+from .errors import DataError, InvalidParameterError, NotFittedError
+from .hyperparameters import HyperParameters
+from .initializers import AUTO_INIT, initialize
+from .losses import OUTPUT_LOSS
+from .optimizers import get_optimizer
+from .preprocessing import Scaler
+from .targets import TargetEncoder
+
+
+class DeepNetwork:
+    """An L-layer fully-connected network: [LINEAR -> ACT] x (L-1) -> LINEAR -> OUTPUT.
+
+    Parameters
+    ----------
+    hp : HyperParameters, optional
+        Defaults to ``HyperParameters()``.
+    **overrides
+        Fields of :class:`HyperParameters` to change, e.g. ``layers=(20, 7, 5)``.
+
+    Examples
+    --------
+    >>> from deepstep import DeepNetwork
+    >>> net = DeepNetwork(layers=(16,), epochs=5)      # doctest: +SKIP
+    >>> history = net.fit(X, y)                        # X: (n_x, m), y: (m,)
+    >>> net.predict(X)                                 # (1, m) labels
+    """
+
+    def __init__(self, hp: HyperParameters | None = None, **overrides):
+        hp = hp if hp is not None else HyperParameters()
+        if not isinstance(hp, HyperParameters):
+            raise InvalidParameterError(f"hp must be a HyperParameters instance. Got {type(hp).__name__}.")
+        self.hp = hp.replace(**overrides) if overrides else hp
+        self._engine: Engine | None = None
+        self._optimizer = None
+        self._targets: TargetEncoder | None = None
+        self._rng = None
+        self._epochs_done = 0
+        self.scaler = Scaler(self.hp.preprocess)
+        self.history = training.History()
+        self.input_shape = None       # e.g. (64, 64, 3) for image models
+        self.feature_names = None
+        self.train_state = None       # set when a run was interrupted mid-epoch
+
+    # -- structure ------------------------------------------------------------------
+    @property
+    def is_built(self) -> bool:
+        return self._engine is not None
+
+    @property
+    def layer_dims(self):
+        """[n[0], n[1], ..., n[L]] once built."""
+        return None if self._engine is None else list(self._engine.dims)
+
+    @property
+    def activations(self):
+        return [*self.hp.hidden_activations, self._targets.output] if self._targets else None
+
+    @property
+    def classes(self):
+        return None if self._targets is None else self._targets.classes
+
+    @property
+    def output(self):
+        return None if self._targets is None else self._targets.output
+
+    def build(self, n_x: int, targets: TargetEncoder):
+        """Create the parameters for n_x inputs and the given output encoding."""
+        hp = self.hp
+        dims = [int(n_x), *hp.layers, targets.n_outputs]
+        acts = [*hp.hidden_activations, targets.output]
+        self._targets = targets
+        self._engine = Engine(dims, acts, OUTPUT_LOSS[targets.output], hp.dtype)
+        init_rng, self._split_rng, self._rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(hp.seed).spawn(3)
+        )
+        if hp.init == "auto":
+            names = [AUTO_INIT.get(a, "xavier") for a in acts[:-1]]
+            names.append(names[-1] if names else "xavier")  # output: by its input's activation
+        else:
+            names = hp.init
+        self._engine.set_parameters(initialize(names, init_rng, dims))
+        self._optimizer = get_optimizer(hp.optimizer, hp)
+        self._optimizer.init_state(self._engine.theta)
+        self._epochs_done = 0
+        self.history = training.History()
+        self.train_state = None
+        return self
+
+    @property
+    def parameters(self) -> dict:
+        """The seed's dict ``{"W1": (n[1], n[0]), "b1": (n[1], 1), ...}`` (live views)."""
+        self._require_built()
+        return self._engine.get_parameters()
+
+    @parameters.setter
+    def parameters(self, params: dict):
+        self._require_built()
+        self._engine.set_parameters(params)
+
+    @classmethod
+    def from_parameters(cls, parameters: dict, hp: HyperParameters | None = None, *,
+                        output="sigmoid", classes=None, **overrides):
+        """A model around a parameter dict from :mod:`deepstep.steps` (or anywhere).
+
+        The hidden sizes come from the dict; ``output`` names the last layer's
+        activation (the seed's networks end in ``sigmoid``).
+        """
+        L = len(parameters) // 2
+        dims = [np.shape(parameters["W1"])[1]] + [np.shape(parameters[f"W{l}"])[0] for l in range(1, L + 1)]
+        overrides.setdefault("layers", tuple(dims[1:-1]))
+        overrides.setdefault("preprocess", "none")
+        overrides.setdefault("output", output)
+        net = cls(hp, **overrides)
+        if classes is None and output != "linear":
+            classes = [0, 1] if output == "sigmoid" else list(range(dims[-1]))
+        mode = "labels" if output != "linear" and (output == "softmax" or dims[-1] == 1) else "matrix"
+        net.build(dims[0], TargetEncoder(output, mode, classes, dims[-1]))
+        net.parameters = parameters
+        return net
+
+    # -- training --------------------------------------------------------------------
+    def fit(self, X, Y, validation_data=None, *, epochs=None, warm_start=False, callbacks=(),
+            stop=None):
+        """Train on X (n_x, m) and Y; returns the :class:`History`.
+
+        Parameters
+        ----------
+        X : array of shape (n_x, m)
+        Y : labels of shape (m,) or (1, m), or targets of shape (n_y, m)
+        validation_data : (X_val, Y_val), optional
+            Otherwise ``hp.validation_fraction`` of the examples is held out.
+        epochs : int, optional
+            Overrides ``hp.epochs`` for this call.
+        warm_start : bool
+            Continue from the current weights and optimizer state.
+        callbacks : sequence of :class:`deepstep.training.Callback`
+        stop : callable, optional
+            Polled after each mini-batch; returning True ends the run early,
+            keeping a resumable ``train_state``.
+        """
+        hp = self.hp
+        X = self._check_X(X, fitting=not (warm_start and self.is_built))
+        Y = np.asarray(Y)
+        m = X.shape[1]
+        if Y.shape[-1] != m:
+            raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.")
+        resume = warm_start and self.is_built
+        if not resume:
+            self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
+        if validation_data is None and hp.validation_fraction > 0:
+            idx = self._split_rng.permutation(m)
+            n_val = max(1, int(round(hp.validation_fraction * m)))
+            if n_val >= m:
+                raise DataError(f"validation_fraction={hp.validation_fraction} leaves no training data.")
+            va, tr = np.sort(idx[:n_val]), np.sort(idx[n_val:])
+            validation_data = (X[:, va], Y[..., va])
+            X, Y = X[:, tr], Y[..., tr]
+            m = X.shape[1]
+        bs = hp.batch_size
+        if not isinstance(bs, str) and bs is not None and bs > m:
+            raise InvalidParameterError(
+                f"The 'batch_size' parameter ({bs}) is larger than the {m} training examples. "
+                f"Use batch_size <= {m}, or 'full' for batch gradient descent."
+            )
+        if not resume:
+            self.scaler = Scaler(hp.preprocess).fit(X)
+        Xr = self._rows(X)
+        Yr = self._targets.encode_rows(Y, hp.dtype)
+        val = None
+        if validation_data is not None:
+            Xv, Yv = validation_data
+            Xv = self._check_X(Xv)
+            val = (self.scaler.transform(Xv, hp.dtype), self._targets.encode_rows(Yv, hp.dtype).T)
+        epochs = hp.epochs if epochs is None else int(epochs)
+        state = self.train_state if resume else None
+        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop)
+        self.train_state = state if state.perm is not None else None
+        return self.history
+
+    def partial_fit(self, X, Y, **kwargs):
+        """One more epoch, keeping weights and optimizer state (builds on first call)."""
+        return self.fit(X, Y, epochs=1, warm_start=True, **kwargs)
+
+    def _rows(self, X):
+        """Training rows (m, n_x), C-contiguous in the model's dtype, scaled."""
+        if self.scaler.is_identity:
+            return np.ascontiguousarray(X.T, dtype=self.hp.dtype)
+        return self.scaler.apply_(np.array(X.T, dtype=self.hp.dtype, order="C"), axis=1)
+
+    # -- prediction -----------------------------------------------------------------
+    def predict_proba(self, X):
+        """Output activations A[L] of shape (n_y, m): probabilities, or values for regression."""
+        self._require_built()
+        X = self._check_X(X)
+        return self._engine.predict(self.scaler.transform(X, self.hp.dtype))
+
+    def predict(self, X):
+        """Labels (1, m) for classification (the seed's ``predict``), values (n_y, m) for regression."""
+        return self._targets.decode(self.predict_proba(X))
+
+    def evaluate(self, X, Y) -> dict:
+        """Accuracy and log-loss (classification) or MSE and R² (regression)."""
+        self._require_built()
+        X = self._check_X(X)
+        Y = np.asarray(Y)
+        if Y.shape[-1] != X.shape[1]:
+            raise DataError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[-1]}.")
+        Yc = self._targets.encode_rows(Y, self.hp.dtype).T
+        return self._metrics(self._engine.predict(self.scaler.transform(X, self.hp.dtype)), Yc)
+
+    def _metrics(self, AL, Yc, prefix=""):
+        out = {}
+        if self._targets.output == "linear":
+            D = (AL - Yc).astype(np.float64)
+            mse = float(np.mean(D * D))
+            var = float(np.mean(np.square(Yc - Yc.mean(axis=1, keepdims=True))))
+            out["mse"], out["r2"] = mse, (1.0 - mse / var) if var > 0 else float("nan")
+        else:
+            out["log_loss"] = self._engine.loss.cost(AL, Yc)
+            if self._targets.output == "sigmoid":
+                out["accuracy"] = float(np.mean((AL > 0.5) == (Yc > 0.5)))
+            else:
+                out["accuracy"] = float(np.mean(AL.argmax(0) == Yc.argmax(0)))
+        return {prefix + k: v for k, v in out.items()}
+
+    def _validation_logs(self, Xv, Yv):
+        AL = self._engine.predict(Xv)
+        logs = {"val_cost": self._engine.cost(AL, Yv, 0.0)}
+        metrics = self._metrics(AL, Yv, prefix="val_")
+        metrics.pop("val_log_loss", None)
+        logs.update(metrics)
+        return logs
+
+    # -- reporting ------------------------------------------------------------------
+    def summary(self, m: int | str = "m") -> str:
+        """The seed's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""
+        self._require_built()
+        dims, acts = self.layer_dims, self.activations
+        rows = [("layer", "activation", "W", "b", "Z, A", "params")]
+        rows.append(("0 (input)", "", "", "", f"({dims[0]}, {m})", "0"))
+        total = 0
+        for l in range(1, len(dims)):
+            n = dims[l] * dims[l - 1] + dims[l]
+            total += n
+            rows.append((str(l), acts[l - 1], f"({dims[l]}, {dims[l - 1]})", f"({dims[l]}, 1)",
+                         f"({dims[l]}, {m})", f"{n:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append(f"L = {len(dims) - 1} layers, {total:,} parameters ({self.hp.dtype})")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        dims = self.layer_dims or ["n_x", *self.hp.layers, "n_y"]
+        return (f"DeepNetwork(dims={dims}, activation={self.hp.activation!r}, "
+                f"optimizer={self.hp.optimizer!r}, learning_rate={self.hp.learning_rate:g})")
+
+    # -- checks -----------------------------------------------------------------------
+    def _require_built(self):
+        if self._engine is None:
+            raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
+
+    def _check_X(self, X, fitting=False):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # ragged nested lists
+            raise DataError(f"X could not be read as a 2-D array: {exc}") from None
+        if X.ndim != 2:
+            raise DataError(f"X must be 2-D with shape (n_x, m), one example per column. Got shape {X.shape}.")
+        if X.size == 0:
+            raise DataError(f"X is empty (shape {X.shape}); it needs at least one feature and one example.")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
+            raise DataError(f"X must be numeric. Got dtype {X.dtype}; encode text features as numbers first.")
+        if not fitting and self._engine is not None:
+            n_x = self._engine.dims[0]
+            if X.shape[0] != n_x:
+                hint = (" It looks like examples x features: pass X.T (deepstep's model takes (n_x, m))."
+                        if X.shape[1] == n_x else "")
+                raise DataError(f"X has {X.shape[0]} features (rows) but the model expects {n_x}.{hint}")
+        if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
+            raise DataError("X contains NaN or infinite values; clean or impute them first.")
+        return X

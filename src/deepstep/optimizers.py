@@ -1,0 +1,187 @@
+"""Optimizers and learning-rate schedules.
+
+The update rules are written once, as in-place kernels on NumPy arrays of any
+shape. :mod:`deepstep.steps` applies them to each ``W[l]`` and ``b[l]`` of a
+parameter dict; the model applies them to one flat buffer that holds every
+parameter (so an update is a handful of NumPy calls whatever the depth).
+Each kernel evaluates the textbook expression in the textbook order, so both
+callers get the same numbers bit for bit.
+
+In order of complexity (g is the gradient, α the learning rate):
+
+gd        W -= α g
+momentum  v = β v + (1 - β) g;                    W -= α v
+nesterov  v = β v + (1 - β) g;                    W -= α (β v + (1 - β) g)
+rmsprop   s = β2 s + (1 - β2) g²;                 W -= α g / (√s + ε)
+adam      v = β1 v + (1 - β1) g;  s = β2 s + (1 - β2) g²
+          v̂ = v / (1 - β1^t);     ŝ = s / (1 - β2^t);  W -= α v̂ / (√ŝ + ε)
+
+Momentum is the exponentially weighted form used in the seed's course
+(β = ``momentum``); PyTorch's ``SGD(momentum=β, lr=α)`` equals it with
+α_deepstep = α / (1 - β).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import unknown_name
+
+
+# --- kernels -----------------------------------------------------------------
+def gd_update(param, grad, lr, tmp=None):
+    tmp = np.multiply(lr, grad, out=tmp)
+    param -= tmp
+
+
+def momentum_update(param, grad, v, beta, lr, tmp=None):
+    v *= beta
+    tmp = np.multiply(1 - beta, grad, out=tmp)
+    v += tmp
+    np.multiply(lr, v, out=tmp)
+    param -= tmp
+
+
+def nesterov_update(param, grad, v, beta, lr, tmp=None):
+    v *= beta
+    tmp = np.multiply(1 - beta, grad, out=tmp)
+    v += tmp
+    # look-ahead step: β v + (1 - β) g
+    tmp2 = np.multiply(beta, v)
+    tmp2 += tmp
+    tmp2 *= lr
+    param -= tmp2
+
+
+def rmsprop_update(param, grad, s, beta2, lr, eps, tmp=None):
+    s *= beta2
+    tmp = np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - beta2
+    s += tmp
+    np.sqrt(s, out=tmp)
+    tmp += eps
+    np.divide(grad, tmp, out=tmp)
+    tmp *= lr
+    param -= tmp
+
+
+def adam_update(param, grad, v, s, t, lr, beta1, beta2, eps, v_hat=None, s_hat=None):
+    """Adam step ``t`` (1-based), in place. Returns ``(v_hat, s_hat)``."""
+    v *= beta1
+    v_hat = np.multiply(1 - beta1, grad, out=v_hat)
+    v += v_hat
+    s *= beta2
+    s_hat = np.multiply(grad, grad, out=s_hat)
+    s_hat *= 1 - beta2
+    s += s_hat
+    np.divide(v, 1 - beta1 ** t, out=v_hat)
+    np.divide(s, 1 - beta2 ** t, out=s_hat)
+    # W -= α v̂ / (√ŝ + ε), evaluated as (α v̂) / (√ŝ + ε)
+    den = np.sqrt(s_hat)
+    den += eps
+    step = np.multiply(lr, v_hat)
+    step /= den
+    param -= step
+    return v_hat, s_hat
+
+
+# --- learning-rate schedules (lr0, epoch, decay_rate, interval) -> lr --------
+def inverse_decay(lr0, epoch, decay_rate, interval=1):
+    """α = α0 / (1 + decay_rate · epoch)."""
+    return lr0 / (1 + decay_rate * epoch)
+
+
+def step_decay(lr0, epoch, decay_rate, interval=1000):
+    """α = α0 / (1 + decay_rate · floor(epoch / interval))."""
+    return lr0 / (1 + decay_rate * math.floor(epoch / interval))
+
+
+SCHEDULES = {
+    "constant": lambda lr0, epoch, decay_rate, interval: lr0,
+    "inverse": inverse_decay,
+    "step": step_decay,
+}
+
+
+# --- stateful optimizers over one flat parameter buffer ----------------------
+class Optimizer:
+    """Base class: holds the state arrays (same shape as the parameters)."""
+
+    name = "gd"
+    slots: tuple = ()
+
+    def __init__(self, hp):
+        self.hp = hp
+        self.t = 0
+        self.state: dict[str, np.ndarray] = {}
+
+    def init_state(self, like: np.ndarray):
+        self.t = 0
+        self.state = {k: np.zeros_like(like) for k in self.slots}
+        self._tmp = np.empty_like(like)
+
+    def step(self, param, grad, lr):
+        self.t += 1
+        self._apply(param, grad, lr)
+
+    def get_state(self):
+        return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
+
+    def set_state(self, state, like):
+        self.init_state(like)
+        self.t = int(state.get("t", 0))
+        for k in self.slots:
+            if k in state:
+                np.copyto(self.state[k], state[k])
+
+
+class GD(Optimizer):
+    name = "gd"
+
+    def _apply(self, param, grad, lr):
+        gd_update(param, grad, lr, self._tmp)
+
+
+class Momentum(Optimizer):
+    name, slots = "momentum", ("v",)
+
+    def _apply(self, param, grad, lr):
+        momentum_update(param, grad, self.state["v"], self.hp.momentum, lr, self._tmp)
+
+
+class Nesterov(Optimizer):
+    name, slots = "nesterov", ("v",)
+
+    def _apply(self, param, grad, lr):
+        nesterov_update(param, grad, self.state["v"], self.hp.momentum, lr, self._tmp)
+
+
+class RMSprop(Optimizer):
+    name, slots = "rmsprop", ("s",)
+
+    def _apply(self, param, grad, lr):
+        rmsprop_update(param, grad, self.state["s"], self.hp.beta2, lr, self.hp.epsilon, self._tmp)
+
+
+class Adam(Optimizer):
+    name, slots = "adam", ("v", "s")
+
+    def init_state(self, like):
+        super().init_state(like)
+        self._tmp2 = np.empty_like(like)
+
+    def _apply(self, param, grad, lr):
+        adam_update(param, grad, self.state["v"], self.state["s"], self.t, lr,
+                    self.hp.momentum, self.hp.beta2, self.hp.epsilon, self._tmp, self._tmp2)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (GD, Momentum, Nesterov, RMSprop, Adam)}
+
+
+def get_optimizer(name, hp):
+    try:
+        return OPTIMIZERS[name](hp)
+    except (KeyError, TypeError):
+        raise unknown_name("optimizer", name, OPTIMIZERS) from None

@@ -1,0 +1,133 @@
+"""From labels to the output layer and back.
+
+``fit`` accepts Y in the forms a learner meets:
+
+* labels, shape (m,) or (1, m), of any type (0/1, ints, strings): binary
+  labels train a sigmoid unit, more classes a softmax layer;
+* a target matrix, shape (n_y, m): one-hot columns (softmax), 0/1 columns
+  that do not sum to one (multilabel sigmoid), or real values (regression).
+
+The encoder remembers the classes so ``predict`` gives labels back in the
+same form, and so the model file can restore them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DataError
+
+
+class TargetEncoder:
+    def __init__(self, output, mode, classes=None, n_outputs=1):
+        self.output = output          # sigmoid | softmax | linear
+        self.mode = mode              # "labels" (1-D labels) | "matrix" (n_y, m)
+        self.classes = None if classes is None else np.asarray(classes)
+        self.n_outputs = int(n_outputs)
+
+    # -- inference from the training targets -----------------------------------
+    @classmethod
+    def infer(cls, Y, output="auto"):
+        Y = np.asarray(Y)
+        if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1):
+            return cls._infer_labels(Y.ravel(), output)
+        if Y.ndim != 2:
+            raise DataError(f"Y must have shape (m,) or (n_y, m). Got an array of shape {Y.shape}.")
+        return cls._infer_matrix(Y, output)
+
+    @classmethod
+    def _infer_labels(cls, y, output):
+        numeric = np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.bool_)
+        if numeric:
+            _check_finite(y)
+        if output == "linear" or (output == "auto" and numeric and np.issubdtype(y.dtype, np.floating)
+                                  and not np.all(np.mod(y, 1) == 0)):
+            if not numeric:
+                raise DataError(f"A linear (regression) output needs numeric targets. Got dtype {y.dtype}.")
+            return cls("linear", "matrix", None, 1)
+        classes = np.unique(y)
+        if output == "sigmoid" and numeric and set(classes.tolist()) <= {0, 1}:
+            classes = np.array([0, 1], dtype=y.dtype)
+        if len(classes) < 2:
+            raise DataError(
+                f"The labels contain a single class ({classes[0]!r}); a classifier needs at least two."
+            )
+        if output == "sigmoid" and len(classes) > 2:
+            raise DataError(
+                f"A sigmoid output produces 2 classes, but the labels have {len(classes)}: "
+                f"{_short(classes)}. Use output='softmax' (or 'auto')."
+            )
+        out = output if output != "auto" else ("sigmoid" if len(classes) == 2 else "softmax")
+        return cls(out, "labels", classes, 1 if out == "sigmoid" else len(classes))
+
+    @classmethod
+    def _infer_matrix(cls, Y, output):
+        if not np.issubdtype(Y.dtype, np.number):
+            raise DataError(f"A target matrix of shape (n_y, m) must be numeric. Got dtype {Y.dtype}.")
+        _check_finite(Y)
+        binary = bool(np.all((Y == 0) | (Y == 1)))
+        onehot = binary and bool(np.all(Y.sum(axis=0) == 1))
+        if output == "auto":
+            output = "softmax" if onehot else "sigmoid" if binary else "linear"
+        if output == "sigmoid" and (Y.min() < 0 or Y.max() > 1):
+            raise DataError("A sigmoid output produces values in [0, 1]; the targets leave that range.")
+        if output == "softmax" and not np.allclose(Y.sum(axis=0), 1) or output == "softmax" and Y.min() < 0:
+            raise DataError("A softmax output needs one-hot (or probability) columns that sum to 1.")
+        return cls(output, "matrix", None, Y.shape[0])
+
+    # -- encode / decode --------------------------------------------------------
+    def encode_rows(self, Y, dtype):
+        """Targets as rows (m, n_y) in ``dtype``, what the output layer is trained on."""
+        Y = np.asarray(Y)
+        if self.mode == "matrix":
+            if Y.ndim == 1:
+                Y = Y.reshape(1, -1)
+            if Y.shape[0] != self.n_outputs:
+                raise DataError(f"Y has {Y.shape[0]} rows but the model has {self.n_outputs} outputs.")
+            _check_finite(Y)
+            return np.ascontiguousarray(Y.T, dtype=dtype)
+        y = Y.ravel()
+        idx = np.searchsorted(self.classes, y)
+        idx = np.clip(idx, 0, len(self.classes) - 1)
+        unknown = self.classes[idx] != y
+        if np.any(unknown):
+            raise DataError(
+                f"Labels {_short(np.unique(y[unknown]))} are not among the classes this model "
+                f"was trained on ({_short(self.classes)})."
+            )
+        if self.output == "sigmoid":
+            return idx.astype(dtype).reshape(-1, 1)
+        rows = np.zeros((len(y), len(self.classes)), dtype=dtype)
+        rows[np.arange(len(y)), idx] = 1
+        return rows
+
+    def decode(self, AL):
+        """Predictions from the output activations AL of shape (n_y, m)."""
+        if self.output == "linear":
+            return AL
+        if self.mode == "labels":
+            idx = (AL[0] > 0.5).astype(np.intp) if self.output == "sigmoid" else AL.argmax(axis=0)
+            return self.classes[idx].reshape(1, -1)
+        if self.output == "sigmoid":
+            return (AL > 0.5).astype(np.int64)
+        out = np.zeros(AL.shape, dtype=np.int64)
+        out[AL.argmax(axis=0), np.arange(AL.shape[1])] = 1
+        return out
+
+    def to_dict(self):
+        return {"output": self.output, "mode": self.mode, "n_outputs": self.n_outputs,
+                "classes": None if self.classes is None else self.classes.tolist()}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["output"], d["mode"], d.get("classes"), d.get("n_outputs", 1))
+
+
+def _check_finite(Y):
+    if np.issubdtype(Y.dtype, np.floating) and not np.all(np.isfinite(Y)):
+        raise DataError("Y contains NaN or infinite values; clean or impute them before training.")
+
+
+def _short(a, k=6):
+    items = [repr(x.item() if hasattr(x, "item") else x) for x in list(a)[:k]]
+    return "[" + ", ".join(items) + (", ...]" if len(a) > k else "]")

@@ -1,0 +1,199 @@
+"""The fit loop: epochs of shuffled mini-batches, history, validation, early stopping.
+
+The loop owns nothing numeric: the engine does the passes, the optimizer the
+updates. What lives here is the order of events of one training run, kept in a
+:class:`TrainState` so that the run can stop after any mini-batch (Ctrl-C, a
+callback, a non-finite cost) and resume from a checkpoint bit for bit:
+
+    for each epoch:
+        lr = schedule(lr0, epoch)
+        perm = rng.permutation(m)                (if shuffle and not full batch)
+        for each batch of ``batch_size`` columns of perm:
+            gather rows -> forward -> cost -> backward -> optimizer step
+        record the epoch: mean cost, train accuracy (running, over the batches),
+        validation cost and metrics; early stopping; callbacks
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import TrainingDiverged
+from .optimizers import SCHEDULES
+
+
+class History(dict):
+    """Per-epoch records: ``history["cost"][i]`` is the mean cost of epoch i.
+
+    Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
+    ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
+    ``stopped`` says why training ended early, if it did.
+    """
+
+    stopped: str | None = None
+    best_epoch: int | None = None
+
+    def append(self, **values):
+        for k, v in values.items():
+            self.setdefault(k, []).append(v)
+
+    def to_dict(self):
+        return {"records": {k: list(v) for k, v in self.items()}, "stopped": self.stopped,
+                "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_dict(cls, d):
+        h = cls({k: list(v) for k, v in d.get("records", {}).items()})
+        h.stopped, h.best_epoch = d.get("stopped"), d.get("best_epoch")
+        return h
+
+
+class Callback:
+    """Hooks called by the loop; return True from ``on_epoch_end`` to stop."""
+
+    def on_train_begin(self, state): ...
+    def on_batch_end(self, state): ...
+    def on_epoch_end(self, epoch, logs): ...
+    def on_train_end(self, history): ...
+
+
+@dataclass
+class TrainState:
+    """Where a run is; enough to resume it exactly."""
+
+    epoch: int = 0            # epochs completed over the model's life
+    position: int = 0         # next example index within the current epoch's perm
+    perm: np.ndarray | None = None
+    cost_sum: float = 0.0
+    correct: int = 0
+    best_cost: float = math.inf
+    best_theta: np.ndarray | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    extras: dict = field(default_factory=dict)
+
+
+def resolve_batch_size(batch_size, m):
+    if batch_size in ("full", None):
+        return m
+    if batch_size == "auto":
+        return min(64, m)
+    return int(batch_size)
+
+
+def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None):
+    """Train ``model`` for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
+
+    ``stop()`` is polled after every mini-batch (the CLI's signal handler);
+    when it returns True the loop returns with ``state`` pointing at the next
+    batch. Returns the (updated) state.
+    """
+    hp, eng, opt, rng = model.hp, model._engine, model._optimizer, model._rng
+    history = model.history
+    m = Xr.shape[0]
+    bs = resolve_batch_size(hp.batch_size, m)
+    full = bs >= m
+    keep, l2 = hp.keep_prob, hp.l2
+    dropout = keep < 1.0
+    classify = model._targets.output != "linear"
+    sig = model._targets.output == "sigmoid"
+    state = state or TrainState(epoch=model._epochs_done)
+    end_epoch = state.epoch + epochs
+    xbuf, ybuf = {}, {}
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    last_good = eng.theta.copy()
+
+    while state.epoch < end_epoch:
+        lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
+        if state.perm is None:
+            state.perm = rng.permutation(m) if (hp.shuffle and not full) else None
+            state.position, state.cost_sum, state.correct = 0, 0.0, 0
+            np.copyto(last_good, eng.theta)
+        perm = state.perm
+        while state.position < m:
+            start = state.position
+            stop_i = min(start + bs, m)
+            k = stop_i - start
+            if full and start == 0 and perm is None:
+                X, Y = Xr.T, Yr.T                       # the seed's batch gradient descent
+            else:
+                if k not in xbuf:
+                    xbuf[k] = np.empty((k, Xr.shape[1]), Xr.dtype)
+                    ybuf[k] = np.empty((k, Yr.shape[1]), Yr.dtype)
+                if perm is None:
+                    np.copyto(xbuf[k], Xr[start:stop_i])
+                    np.copyto(ybuf[k], Yr[start:stop_i])
+                else:
+                    idx = perm[start:stop_i]
+                    np.take(Xr, idx, axis=0, out=xbuf[k])
+                    np.take(Yr, idx, axis=0, out=ybuf[k])
+                X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
+            ws = eng.workspace(k, dropout)
+            AL = eng.forward(X, ws, keep, rng)
+            cost = eng.cost(AL, Y, l2)
+            if not math.isfinite(cost):
+                eng.theta[...] = last_good
+                history.stopped = "diverged"
+                raise TrainingDiverged(
+                    f"The cost became {cost} at epoch {state.epoch + 1} (learning_rate="
+                    f"{hp.learning_rate:g}). Training stopped and the model keeps its weights from "
+                    f"the last finite epoch; try a smaller learning rate."
+                )
+            state.cost_sum += cost * k
+            if classify:
+                if sig:
+                    state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
+                else:
+                    state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
+            eng.backward(X, Y, ws, l2, keep)
+            opt.step(eng.theta, eng.grad, lr)
+            state.position = stop_i
+            for cb in callbacks:
+                cb.on_batch_end(state)
+            if stop is not None and stop():
+                if state.position < m:
+                    return state
+                break
+
+        # -- end of epoch ------------------------------------------------------------
+        state.epoch += 1
+        model._epochs_done = state.epoch
+        state.perm = None
+        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / m}
+        if classify:
+            logs["accuracy"] = state.correct / m
+        if validation is not None:
+            logs.update(model._validation_logs(*validation))
+        history.append(**logs)
+        halt = _early_stopping(model, state, logs, validation is not None)
+        for cb in callbacks:
+            halt = bool(cb.on_epoch_end(state.epoch, logs)) or halt
+        if halt or (stop is not None and stop()):
+            break
+
+    if hp.early_stopping and state.best_theta is not None:
+        eng.theta[...] = state.best_theta
+        history.best_epoch = state.best_epoch
+    for cb in callbacks:
+        cb.on_train_end(history)
+    return state
+
+
+def _early_stopping(model, state, logs, has_val):
+    hp = model.hp
+    if not hp.early_stopping:
+        return False
+    monitored = logs["val_cost"] if has_val else logs["cost"]
+    if monitored < state.best_cost - hp.min_delta:
+        state.best_cost, state.best_epoch, state.bad_epochs = monitored, state.epoch, 0
+        state.best_theta = model._engine.theta.copy()
+        return False
+    state.bad_epochs += 1
+    if state.bad_epochs >= hp.patience:
+        model.history.stopped = "early_stopping"
+        return True
+    return False
