@@ -1,0 +1,416 @@
+"""Loading data into the seed's layout: X of shape (n_x, m), labels y of shape (m,).
+
+Files keep one example per *row*, as every spreadsheet and array library
+writes them; the loaders transpose once, here, so the model always sees the
+seed's column layout. Every loader returns a :class:`Dataset` that also carries
+what the model should remember about the data: feature names, the image shape
+of image files (so ``deepstep predict --image`` can resize a photo), the class
+names, and the input scaling that suits the data (``divide255`` for uint8
+images, as the seed's ``x / 255.``; ``standardize`` otherwise).
+
+Formats
+-------
+CSV (``.csv``, ``.tsv``, ``.txt``)
+    One example per row; the label column is chosen by index (default: the
+    last) or by header name. A header row is detected automatically. Labels
+    may be numbers or text; features must be numbers.
+NPZ (``.npz``)
+    Arrays ``X`` (m, n_x) -- or images (m, h, w, c) -- and ``y`` (m,); the
+    lower-case ``x``/``y`` also work. Optional: ``feature_names`` (n_x,),
+    ``X_test``/``y_test`` (a held-out split carried in the same file).
+HDF5 (``.h5``, ``.hdf5``)
+    The image format of the deeplearning.ai files: ``<split>_set_x`` uint8
+    images (m, h, w, c), ``<split>_set_y`` labels (m,), optional
+    ``list_classes``. Images are flattened in C order over (row, col, channel)
+    to (h*w*c, m). Plain ``X``/``y`` datasets are read like NPZ.
+MAT (``.mat``)
+    ``X`` (m, n_x), ``y`` (m, 1), optionally ``Xval``/``yval`` (held out).
+
+Bundled datasets (no download): ``breast_cancer`` and ``digits`` from
+scikit-learn, generated ``moons`` and ``circles``; see :func:`load_dataset`.
+
+h5py, scipy and scikit-learn are imported inside the functions that need
+them, so ``import deepstep`` stays NumPy-only.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError, unknown_name
+
+DATASETS = ("breast_cancer", "digits", "moons", "circles")
+SPLIT_SEED = 0          # the bundled datasets' train/test split and generators
+TEST_FRACTION = 0.25
+
+
+@dataclass
+class Dataset:
+    """Examples in the seed's layout, plus what the model should remember.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_x, m)
+        One example per column. uint8 for image files, float64 otherwise.
+    y : ndarray of shape (m,) or None
+        Labels (ints, floats or strings); None when the file has no labels.
+    feature_names : list of str or None
+    image_shape : tuple of int or None
+        (h, w, c) of image data; ``n_x == h * w * c``.
+    class_names : list of str or None
+        Display names of the label values 0, 1, ... (HDF5 ``list_classes``).
+    preprocess : str
+        Suggested input scaling: ``divide255`` for uint8 images, else ``standardize``.
+    source : str
+        Where the data came from (a path or ``dataset:NAME``).
+    test : Dataset or None
+        A held-out split carried in the same file (MAT ``Xval``/``yval``).
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list | None = None
+    image_shape: tuple | None = None
+    class_names: list | None = None
+    preprocess: str = "standardize"
+    source: str = ""
+    test: "Dataset | None" = field(default=None, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.X.shape[1])
+
+
+# --- dispatch -------------------------------------------------------------------
+def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Dataset:
+    """Load a data file, choosing the reader by its extension.
+
+    Parameters
+    ----------
+    path : str or path-like
+    label_column : int or str, optional
+        CSV only: index (negative counts from the end) or header name of the
+        label column. Default: the last column.
+    n_features : int, optional
+        The number of features a model expects. A CSV file that has exactly
+        this many columns is then read as features only (``y`` is None), so
+        ``predict`` accepts files with or without the label column.
+    delimiter : str, optional
+        CSV only. Default: tab for ``.tsv``, else ``,`` (or ``;``/tab when the
+        first line has no comma).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".csv", ".tsv", ".txt"):
+        return load_csv(path, label_column, n_features=n_features, delimiter=delimiter)
+    readers = {".npz": load_npz, ".h5": load_hdf5, ".hdf5": load_hdf5, ".mat": load_mat}
+    if ext not in readers:
+        raise DataError(f"Cannot tell the format of {path} from its extension {ext or '(none)'!r}. "
+                        f"Use .csv, .tsv, .txt, .npz, .h5, .hdf5 or .mat.")
+    return readers[ext](path)
+
+
+# --- CSV --------------------------------------------------------------------------
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _sniff_delimiter(path, first_line):
+    if path.lower().endswith(".tsv"):
+        return "\t"
+    for d in (",", ";", "\t"):
+        if d in first_line:
+            return d
+    return ","
+
+
+def read_table(path, delimiter=None, header="auto"):
+    """Rows of a delimited text file as strings.
+
+    Returns
+    -------
+    names : list of str or None
+        The header, when there is one.
+    rows : list of list of str
+        Data rows, all of the same length.
+    lines : list of int
+        The 1-based line number of each data row (for error messages).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = f.readline()
+            f.seek(0)
+            d = delimiter or _sniff_delimiter(path, first)
+            reader = csv.reader(f, delimiter=d, skipinitialspace=True)
+            rows, lines = [], []
+            for row in reader:
+                if not row or all(not c.strip() for c in row):
+                    continue
+                rows.append([c.strip() for c in row])
+                lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
+    if not rows:
+        raise DataError(f"{path} is empty: a CSV file needs one example per row.")
+    if header == "auto":
+        head = rows[0]
+        second = rows[1] if len(rows) > 1 else None
+        header = any(not _is_number(c) and (second is None or (i < len(second) and _is_number(second[i])))
+                     for i, c in enumerate(head))
+    names = None
+    if header:
+        names, rows, lines = rows[0], rows[1:], lines[1:]
+        if not rows:
+            raise DataError(f"{path} has a header but no data rows.")
+    width = len(names) if names is not None else len(rows[0])
+    for row, line in zip(rows, lines):
+        if len(row) != width:
+            raise DataError(f"{path}, line {line}: {len(row)} columns, but the "
+                            f"{'header' if names else 'first row'} has {width}. Every row needs the same number.")
+    return names, rows, lines
+
+
+def _column_index(label_column, names, width, path):
+    if label_column is None:
+        return width - 1
+    if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
+        if names is None:
+            raise DataError(f"{path} has no header row, so the label column {label_column!r} "
+                            f"cannot be found by name; give its index instead (0-based, -1 = last).")
+        if label_column not in names:
+            raise unknown_name(f"label column in {path}:", label_column, names)
+        return names.index(label_column)
+    idx = int(label_column)
+    if not -width <= idx < width:
+        raise DataError(f"Label column {idx} is out of range: {path} has {width} columns "
+                        f"(indices 0..{width - 1}, or -1 for the last).")
+    return idx % width
+
+
+def _numeric(cells, lines, cols, path, names):
+    """Strings (m, k) -> float64 (m, k), naming the first cell that is not a number."""
+    try:
+        return np.array(cells, dtype=np.float64).reshape(len(lines), len(cols))
+    except ValueError:
+        for r, row in enumerate(cells):
+            for j, cell in enumerate(row):
+                if not _is_number(cell):
+                    col = cols[j]
+                    label = f" ({names[col]!r})" if names else ""
+                    what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
+                    raise DataError(f"{path}, line {lines[r]}, column {col + 1}{label}: {what}. "
+                                    f"Features must be numeric; encode text as numbers first.") from None
+        raise
+
+
+def _labels(values):
+    """Label strings -> ints when all integral, floats when numeric, else strings."""
+    try:
+        y = np.array(values, dtype=np.float64)
+    except ValueError:
+        return np.array(values, dtype=str)
+    if np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0):
+        return y.astype(np.int64)
+    return y
+
+
+def load_csv(path, label_column=None, *, header="auto", n_features=None, delimiter=None) -> Dataset:
+    """Load a CSV file: one example per row, one column of labels.
+
+    See :func:`load_file` for the parameters. ``header`` is ``"auto"``,
+    True or False. Raises :class:`DataError` naming the line and column of a
+    non-numeric feature, a ragged row, or an empty file.
+    """
+    path = os.fspath(path)
+    names, rows, lines = read_table(path, delimiter, header)
+    width = len(rows[0])
+    if n_features is not None and width == n_features and label_column is None:
+        label = None
+    else:
+        label = _column_index(label_column, names, width, path)
+    cols = [j for j in range(width) if j != label]
+    cells = [[row[j] for j in cols] for row in rows]
+    X = _numeric(cells, lines, cols, path, names).T                      # (n_x, m)
+    y = None if label is None else _labels([row[label] for row in rows])
+    _check_finite(X, path, lines, cols)
+    feats = [names[j] for j in cols] if names else None
+    return Dataset(X, y, feature_names=feats, source=path)
+
+
+def _check_finite(X, source, lines=None, cols=None):
+    """Raise DataError naming the first NaN/inf in X (n_x, m)."""
+    if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
+        f, e = np.argwhere(~np.isfinite(X))[0]
+        where = (f"line {lines[e]}, column {cols[f] + 1}" if lines is not None
+                 else f"example {e}, feature {f}")
+        raise DataError(f"{source}, {where}: {X[f, e]} -- the data contains NaN or infinite values; "
+                        f"clean or impute them first.")
+
+
+# --- arrays (NPZ, HDF5, MAT) ---------------------------------------------------------
+def _from_rows(x, y, source, feature_names=None, class_names=None) -> Dataset:
+    """Examples as rows (m, ...) -> Dataset with X (n_x, m)."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise DataError(f"{source}: X has shape {x.shape}; it needs one example per row, (m, n_x).")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise DataError(f"{source}: X must be numeric. Got dtype {x.dtype}.")
+    m = x.shape[0]
+    image_shape = tuple(int(s) for s in x.shape[1:]) if x.ndim > 2 else None
+    X = x.reshape(m, -1).T                                   # C order over (row, col, channel)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and 1 in y.shape:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != m:
+            raise DataError(f"{source}: X has {m} examples (rows) but y has shape {y.shape}; "
+                            f"y needs one label per example.")
+        if y.dtype.kind == "S":
+            y = y.astype(str)
+        elif np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.floating):
+            y = y.astype(np.int64)
+        elif np.issubdtype(y.dtype, np.floating):
+            y = _labels(y)
+    if not np.issubdtype(X.dtype, np.integer):
+        X = X.astype(np.float64, copy=False)
+    _check_finite(X, source)
+    preprocess = "divide255" if x.dtype == np.uint8 else "standardize"
+    if feature_names is not None:
+        feature_names = [str(n) for n in np.asarray(feature_names).ravel()]
+        if len(feature_names) != X.shape[0]:
+            raise DataError(f"{source}: {len(feature_names)} feature names for {X.shape[0]} features.")
+    return Dataset(X, y, feature_names, image_shape, class_names, preprocess, source)
+
+
+def load_npz(path) -> Dataset:
+    """Load ``X`` (m, n_x) or images (m, h, w, c), and ``y`` (m,), from a .npz file."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise DataError(f"{path} could not be read as a .npz archive: {exc}") from None
+    xk = next((k for k in ("X", "x") if k in arrays), None)
+    if xk is None:
+        raise DataError(f"{path} has no array 'X' (or 'x'); it holds {sorted(arrays)}.")
+    ds = _from_rows(arrays[xk], arrays.get("y", arrays.get("Y")), path, arrays.get("feature_names"))
+    if "X_test" in arrays:
+        ds.test = _from_rows(arrays["X_test"], arrays.get("y_test"), path + ":test", arrays.get("feature_names"))
+    return ds
+
+
+def load_hdf5(path, split=None) -> Dataset:
+    """Load the deeplearning.ai image format: ``<split>_set_x`` (m, h, w, c), ``<split>_set_y`` (m,).
+
+    ``split`` picks among several (``train``/``test``) in one file; by
+    default the only one. ``list_classes`` becomes ``class_names``.
+    """
+    import h5py
+
+    path = os.fspath(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataError(f"{path} could not be read as HDF5: {exc}") from None
+    with f:
+        keys = list(f.keys())
+        if "X" in keys or "x" in keys:
+            xk = "X" if "X" in keys else "x"
+            return _from_rows(f[xk][()], f["y"][()] if "y" in keys else None, path)
+        splits = [k[: -len("_set_x")] for k in keys if k.endswith("_set_x")]
+        if not splits:
+            raise DataError(f"{path} has no '<split>_set_x' dataset (nor 'X'); it holds {keys}.")
+        if split is None:
+            if len(splits) > 1:
+                raise DataError(f"{path} holds several splits {splits}; choose one.")
+            split = splits[0]
+        if split not in splits:
+            raise unknown_name(f"split in {path}:", split, splits)
+        x = f[f"{split}_set_x"][()]
+        y = f[f"{split}_set_y"][()] if f"{split}_set_y" in keys else None
+        names = None
+        if "list_classes" in keys:
+            raw = f["list_classes"][()]
+            names = [c.decode() if isinstance(c, bytes) else str(c) for c in np.asarray(raw).ravel()]
+    return _from_rows(x, y, path, class_names=names)
+
+
+def load_mat(path) -> Dataset:
+    """Load a MATLAB file with ``X`` (m, n_x), ``y`` (m, 1) and optionally ``Xval``/``yval``."""
+    import scipy.io
+
+    path = os.fspath(path)
+    try:
+        d = scipy.io.loadmat(path)
+    except Exception as exc:
+        raise DataError(f"{path} could not be read as a MAT file: {exc}") from None
+    if "X" not in d:
+        raise DataError(f"{path} has no variable 'X'; it holds {sorted(k for k in d if not k.startswith('__'))}.")
+    ds = _from_rows(d["X"], d.get("y"), path)
+    if "Xval" in d:
+        ds.test = _from_rows(d["Xval"], d.get("yval"), path + ":val")
+    return ds
+
+
+# --- bundled datasets -------------------------------------------------------------------
+def load_dataset(name, test_fraction=TEST_FRACTION, seed=SPLIT_SEED):
+    """A bundled dataset as ``(train, test)``, split deterministically.
+
+    The split is stratified by label with a fixed seed, so every run (and
+    every machine) sees the same examples.
+
+    Parameters
+    ----------
+    name : {'breast_cancer', 'digits', 'moons', 'circles'}
+        breast_cancer: 569 examples, 30 features, 2 classes. digits: 1797
+        examples, 64 features (8x8 pixels, 0..16), 10 classes. moons and
+        circles: 600 generated 2-D points, 2 classes.
+    test_fraction : float in (0, 1)
+    seed : int
+
+    Returns
+    -------
+    (Dataset, Dataset)
+        X of shape (n_x, m_train) and (n_x, m_test).
+    """
+    from sklearn import datasets
+    from sklearn.model_selection import train_test_split
+
+    if name not in DATASETS:
+        raise unknown_name("dataset", name, DATASETS)
+    feature_names = class_names = None
+    if name == "breast_cancer":
+        b = datasets.load_breast_cancer()
+        x, y = b.data, b.target
+        feature_names, class_names = list(b.feature_names), list(b.target_names)
+    elif name == "digits":
+        b = datasets.load_digits()
+        x, y = b.data, b.target
+        class_names = [str(c) for c in b.target_names]
+    elif name == "moons":
+        x, y = datasets.make_moons(n_samples=600, noise=0.2, random_state=seed)
+    else:
+        x, y = datasets.make_circles(n_samples=600, noise=0.05, factor=0.5, random_state=seed)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
+    src = f"dataset:{name}"
+    make = lambda a, b, part: Dataset(  # noqa: E731
+        np.ascontiguousarray(a.T, dtype=np.float64), b.astype(np.int64), feature_names, None,
+        class_names, "standardize", f"{src}:{part}")
+    return make(xtr, ytr, "train"), make(xte, yte, "test")
