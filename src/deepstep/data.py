@@ -249,16 +249,17 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
     cells = [[row[j] for j in cols] for row in rows]
     X = _numeric(cells, lines, cols, path, names).T                      # (n_x, m)
     y = None if label is None else _labels([row[label] for row in rows])
-    _check_finite(X, path, lines, cols)
+    _check_finite(X, path, lines, cols, names)
     feats = [names[j] for j in cols] if names else None
     return Dataset(X, y, feature_names=feats, source=path)
 
 
-def _check_finite(X, source, lines=None, cols=None):
+def _check_finite(X, source, lines=None, cols=None, names=None):
     """Raise DataError naming the first NaN/inf in X (n_x, m)."""
     if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
-        f, e = np.argwhere(~np.isfinite(X))[0]
-        where = (f"line {lines[e]}, column {cols[f] + 1}" if lines is not None
+        e, f = np.argwhere(~np.isfinite(X.T))[0]            # first bad example, then feature
+        label = f" ({names[cols[f]]!r})" if names and cols is not None else ""
+        where = (f"line {lines[e]}, column {cols[f] + 1}{label}" if lines is not None
                  else f"example {e}, feature {f}")
         raise DataError(f"{source}, {where}: {X[f, e]} -- the data contains NaN or infinite values; "
                         f"clean or impute them first.")

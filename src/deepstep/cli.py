@@ -1,0 +1,304 @@
+"""The ``deepstep`` command: train, evaluate, predict, info, gradcheck.
+
+``deepstep train`` with no arguments trains the default network on the bundled
+breast-cancer data and prints train and test accuracy. Every hyperparameter
+of :class:`deepstep.HyperParameters` is an option of ``train``
+(``--learning-rate``, ``--layers 20,7,5``, ``--batch-size full``, ...),
+generated from the dataclass so the two never diverge.
+
+Errors that are the user's to fix (a missing file, a bad value, a corrupt
+model) print one line ``deepstep: error: ...`` on stderr and exit with 1
+(data/file) or 2 (usage); see ``deepstep --help`` for the exit codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+
+import click
+import numpy as np
+
+from . import __version__
+from .cli_utils import (EXIT_CODES_EPILOG, ProgressBar, class_label, format_metrics, history_tail,
+                        hyperparameter_options, load_image, plot_history,
+                        pop_hyperparameters, run_group)
+from .cli_utils import label_column as parse_label_column
+from .errors import DataError, DeepstepError
+
+
+class _DeepstepGroup(click.Group):
+    """A click group whose ``main`` maps deepstep's errors to one line and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        code = run_group(super().main, args, prog_name or "deepstep",
+                         dict(extra, complete_var=complete_var))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=_DeepstepGroup, epilog=EXIT_CODES_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="deepstep")
+def main():
+    """deepstep: deep neural networks, step by step, in Python and NumPy.
+
+    Start with `deepstep train`: it trains the default network on the bundled
+    breast-cancer data and prints train and test accuracy.
+    """
+
+
+# --- data helpers ------------------------------------------------------------------------
+def _load_training_data(data_path, test_path, dataset, label_col):
+    from . import data
+
+    if data_path and dataset:
+        raise click.UsageError("Give either --data FILE or --dataset NAME, not both.")
+    if test_path and not data_path:
+        raise click.UsageError("--test-data needs --data (bundled datasets come with their test split).")
+    if not data_path:
+        return data.load_dataset(dataset or "breast_cancer")
+    train = data.load_file(data_path, label_col)
+    test = data.load_file(test_path, label_col) if test_path else train.test
+    if train.y is None:
+        raise DataError(f"{data_path} has no labels to train on.")
+    if test is not None and test.n_features != train.n_features:
+        raise DataError(f"The test data has {test.n_features} features but the training data "
+                        f"{data_path} has {train.n_features}; they must match.")
+    return train, test
+
+
+def _load_for_model(model, path, label_col, dataset=None):
+    """Data for a trained model: a file (labels optional) or a bundled dataset's test split."""
+    from . import data
+
+    if dataset:
+        return data.load_dataset(dataset)[1]
+    if not path:
+        raise click.UsageError("Give the data to use with --data FILE.")
+    ds = data.load_file(path, label_col, n_features=model.layer_dims[0])
+    if ds.n_features != model.layer_dims[0]:
+        extra = " (plus a label column)" if path.lower().endswith((".csv", ".tsv", ".txt")) else ""
+        raise DataError(f"{path} has {ds.n_features} features but the model expects "
+                        f"{model.layer_dims[0]}{extra}.")
+    return ds
+
+
+def _load_model(path):
+    from . import persistence
+
+    return persistence.load(path)
+
+
+# --- train ------------------------------------------------------------------------------
+@main.command(epilog=EXIT_CODES_EPILOG)
+@click.option("--data", "data_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="training data: .csv (one example per row), .npz, .h5 (images) or .mat")
+@click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="test data in the same format, reported after training")
+@click.option("--dataset", metavar="NAME",
+              help="bundled dataset with a fixed train/test split: breast_cancer (default), "
+                   "digits, moons, circles")
+@click.option("--label-column", metavar="INDEX|NAME",
+              help="CSV label column: 0-based index (-1 = last, the default) or header name")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="MODEL",
+              help="save the trained model to this file (.npz)")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="PNG",
+              help="save the cost curve (and validation cost) to this image")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the accuracy lines")
+@hyperparameter_options
+def train(data_path, test_path, dataset, label_column, out_path, plot_path, quiet, **kwargs):
+    """Train a network and print train (and test) accuracy.
+
+    With no options: the default network on the bundled breast-cancer data.
+    Hyperparameter options not given keep HyperParameters' defaults, except
+    --preprocess, which defaults to what suits the data (divide255 for uint8
+    images, standardize otherwise).
+
+    \b
+    Example (the seed's 4-layer cat classifier):
+      deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
+        --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
+        --batch-size full --init scaled --preprocess divide255 --dtype float64
+    """
+    from .hyperparameters import HyperParameters
+    from .network import DeepNetwork
+
+    overrides = pop_hyperparameters(kwargs)
+    label_col = parse_label_column(label_column)
+    hp = HyperParameters(**overrides)                     # validate before loading data
+    train_ds, test_ds = _load_training_data(data_path, test_path, dataset, label_col)
+    if "preprocess" not in overrides:
+        hp = hp.replace(preprocess=train_ds.preprocess)
+    net = DeepNetwork(hp)
+    source = data_path or f"dataset {dataset or 'breast_cancer'}"
+    if not quiet:
+        click.echo(f"deepstep: training on {source} ({train_ds.n_examples} examples, "
+                   f"{train_ds.n_features} features) for {hp.epochs} epochs", err=True)
+    t0 = time.perf_counter()
+    net.fit(train_ds.X, train_ds.y, callbacks=[ProgressBar(hp.epochs, disable=True if quiet else None)])
+    elapsed = time.perf_counter() - t0
+    net.input_shape = train_ds.image_shape
+    net.feature_names = train_ds.feature_names
+    net.class_names = train_ds.class_names
+    if not quiet:
+        h = net.history
+        click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
+                   f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""), err=True)
+    click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
+    if test_ds is not None and test_ds.y is not None:
+        click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
+    if out_path:
+        from . import persistence
+
+        persistence.save(net, out_path)
+        if not quiet:
+            click.echo(f"deepstep: model saved to {out_path}", err=True)
+    if plot_path:
+        plot_history(net.history, plot_path, title=f"deepstep on {source}")
+        if not quiet:
+            click.echo(f"deepstep: cost curve saved to {plot_path}", err=True)
+
+
+# --- evaluate / predict --------------------------------------------------------------------
+@main.command(epilog=EXIT_CODES_EPILOG)
+@click.argument("model_path", metavar="MODEL")
+@click.option("--data", "data_path", metavar="FILE", help="labelled data in any format train reads")
+@click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
+@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column (default: the last)")
+def evaluate(model_path, data_path, dataset, label_column):
+    """Print a saved model's metrics on labelled data."""
+    model = _load_model(model_path)
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset)
+    if ds.y is None:
+        raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
+                        f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
+    click.echo(format_metrics("", model.evaluate(ds.X, ds.y), ds.n_examples))
+
+
+@main.command(epilog=EXIT_CODES_EPILOG)
+@click.argument("model_path", metavar="MODEL")
+@click.option("--data", "data_path", metavar="FILE",
+              help="examples to predict (a CSV may have the label column or not)")
+@click.option("--image", "images", multiple=True, metavar="PHOTO",
+              help="an image file for an image model (resized to the model's input); repeatable")
+@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
+              help="write the predictions here instead of standard output")
+def predict(model_path, data_path, images, label_column, out_path):
+    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
+    if bool(data_path) == bool(images):
+        raise click.UsageError("Give either --data FILE or --image PHOTO.")
+    model = _load_model(model_path)
+    if images:
+        if model.input_shape is None:
+            raise DataError(f"{model_path} was not trained on images (it has no input image shape); "
+                            f"use --data with {model.layer_dims[0]} features per example.")
+        X = np.hstack([load_image(p, model.input_shape) for p in images])   # (h*w*c, k)
+        labels, proba = model.predict(X), model.predict_proba(X)
+        for i, p in enumerate(images):
+            conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
+            conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
+            click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
+        return
+    ds = _load_for_model(model, data_path, parse_label_column(label_column))
+    _write_predictions(model, ds.X, out_path)
+
+
+def _write_predictions(model, X, out_path):
+    pred, proba = model.predict(X), model.predict_proba(X)
+    if model.output == "linear":
+        header = ["prediction"] if pred.shape[0] == 1 else [f"prediction_{i}" for i in range(pred.shape[0])]
+        cols = [pred]
+    elif model.classes is not None:
+        header = ["prediction"]
+        if model.output == "sigmoid":
+            header.append(f"p_{model.classes[1]}")
+        else:
+            header += [f"p_{c}" for c in model.classes]
+        cols = [pred, proba]
+    else:                                            # multilabel / one-hot matrix targets
+        header = [f"label_{i}" for i in range(pred.shape[0])] + [f"p_{i}" for i in range(pred.shape[0])]
+        cols = [pred, proba]
+    rows = np.vstack([np.asarray(c, dtype=object) for c in cols]).T
+    fh = open(out_path, "w", newline="") if out_path else sys.stdout
+    try:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in r])
+    finally:
+        if out_path:
+            fh.close()
+    if out_path:
+        click.echo(f"deepstep: {X.shape[1]} predictions written to {out_path}", err=True)
+
+
+# --- info -----------------------------------------------------------------------------
+@main.command(epilog=EXIT_CODES_EPILOG)
+@click.argument("model_path", metavar="MODEL")
+@click.option("--tail", default=5, show_default=True, help="epochs of history to show")
+def info(model_path, tail):
+    """Show a saved model: layers, hyperparameters, data and training history."""
+    model = _load_model(model_path)
+    click.echo(f"{model_path}: {model!r}")
+    click.echo(model.summary())
+    click.echo("\nhyperparameters:")
+    for k, v in model.hp.to_dict().items():
+        click.echo(f"  {k:20s} {v}")
+    click.echo("\ndata:")
+    click.echo(f"  {'features':20s} {model.layer_dims[0]}")
+    if model.input_shape is not None:
+        click.echo(f"  {'input_shape':20s} {tuple(model.input_shape)}")
+    if model.feature_names:
+        names = ", ".join(model.feature_names[:5]) + (", ..." if len(model.feature_names) > 5 else "")
+        click.echo(f"  {'feature_names':20s} {names}")
+    if model.classes is not None:
+        click.echo(f"  {'classes':20s} {', '.join(class_label(model, c) for c in model.classes)}")
+    click.echo(f"  {'output':20s} {model.output}")
+    click.echo(f"  {'preprocess':20s} {model.scaler.kind}")
+    h = model.history
+    click.echo(f"\ntrained for {model._epochs_done} epochs"
+               + (f" (stopped: {h.stopped}, best epoch {h.best_epoch})" if h.stopped else "") + ":")
+    click.echo(history_tail(h, tail))
+
+
+# --- gradcheck ----------------------------------------------------------------------------
+@main.command(epilog=EXIT_CODES_EPILOG)
+@click.option("--seed", default=0, show_default=True, help="seeds the random networks and data")
+@click.option("-n", "n", default=1, show_default=True, help="random networks per configuration")
+@click.option("--threshold", default=1e-7, show_default=True, help="largest acceptable relative difference")
+@click.option("--verbose", "-v", is_flag=True, help="one line per network checked")
+def gradcheck(seed, n, threshold, verbose):
+    """Check backpropagation against finite differences (ε = 1e-7, float64).
+
+    Every hidden activation × output (sigmoid, softmax, linear) × L2 off/on,
+    on small random networks. Exits 1 if any relative difference exceeds the
+    threshold.
+    """
+    from . import gradcheck as gc
+
+    if not hasattr(gc, "check_configurations"):
+        raise DeepstepError("deepstep.gradcheck.check_configurations is not available in this build.")
+    results = gc.check_configurations(seed=seed, n=n)
+    worst = max(d for _, d in results)
+    for cfg, d in results:
+        if verbose or d > threshold:
+            layers = ",".join(map(str, cfg["layers"])) or "-"
+            click.echo(f"{cfg['activation']:>10s} -> {cfg['output']:<7s} l2={cfg['l2']:<6.3g} "
+                       f"layers={layers:<8s} {d:.3e} {'ok' if d <= threshold else 'FAIL'}")
+    bad = sum(d > threshold for _, d in results)
+    click.echo(f"gradcheck: {len(results)} networks, largest relative difference {worst:.3e} "
+               f"({'all below' if not bad else f'{bad} above'} {threshold:g})")
+    if bad:
+        click.get_current_context().exit(1)
+
+
+# --- commands owned by other modules --------------------------------------------------------
+from .experiments import experiment_command  # noqa: E402
+from .search import search_command  # noqa: E402
+
+main.add_command(search_command)
+main.add_command(experiment_command)

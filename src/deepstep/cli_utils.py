@@ -1,0 +1,249 @@
+"""Helpers for :mod:`deepstep.cli`: options generated from HyperParameters, errors, progress, plots.
+
+The hyperparameter options are generated from ``dataclasses.fields(HyperParameters)``
+and ``hyperparameters.FIELD_HELP``, so the command line can never drift from
+the object: a new field is a new ``--option`` with no CLI change. Values are
+passed through unchanged when possible and validated by ``HyperParameters``
+itself, so the CLI and the Python API give the same error messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import click
+import numpy as np
+
+from .errors import DataError, DeepstepError, InvalidParameterError
+from .hyperparameters import FIELD_HELP, HyperParameters
+from .training import Callback
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EXIT_CODES_EPILOG = (
+    "\b\nExit codes:\n"
+    "  0    success\n"
+    "  1    data or file error (missing or unreadable file, wrong number of features,\n"
+    "       NaN or inf, labels the model does not know, corrupt model file,\n"
+    "       training diverged)\n"
+    "  2    usage error (unknown option, impossible hyperparameter)\n"
+    "  130  interrupted (Ctrl-C)"
+)
+
+
+# --- hyperparameter options ---------------------------------------------------------
+def _smart(text):
+    """'64' -> 64, '0.5' -> 0.5, 'none' -> None, anything else unchanged (validated later)."""
+    if text is None:
+        return None
+    low = text.strip().lower()
+    if low == "none":
+        return None
+    for conv in (int, float):
+        try:
+            return conv(low)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+class _FieldType(click.ParamType):
+    """Text passed to HyperParameters as int/float when it looks like one, else as is."""
+
+    name = "value"
+
+    def convert(self, value, param, ctx):
+        return _smart(value) if isinstance(value, str) else value
+
+
+def _option_for(f: dataclasses.Field) -> click.Option:
+    flag = "--" + f.name.replace("_", "-")
+    default = f.default
+    help_ = FIELD_HELP.get(f.name, "")
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "object")
+    if kind == "bool" or isinstance(default, bool):
+        no = "--no-" + f.name.replace("_", "-")
+        return click.Option([f"{flag}/{no}", f.name], default=None,
+                            help=f"{help_} [default: {'on' if default else 'off'}]")
+    if kind == "float":
+        ptype, metavar = click.FLOAT, "FLOAT"
+    elif kind == "int":
+        ptype, metavar = click.INT, "INT"
+    elif f.name == "layers":
+        ptype, metavar = click.STRING, "N1,N2,..."
+    else:
+        ptype, metavar = _FieldType(), "VALUE"
+    return click.Option([flag, f.name], type=ptype, default=None, metavar=metavar,
+                        help=f"{help_} [default: {shown}]")
+
+
+HP_FIELDS = tuple(f.name for f in dataclasses.fields(HyperParameters))
+
+
+def hyperparameter_options(func):
+    """Add one ``--option`` per HyperParameters field to a click command."""
+    func.__click_params__ = getattr(func, "__click_params__", [])
+    for f in reversed(dataclasses.fields(HyperParameters)):
+        func.__click_params__.append(_option_for(f))
+    return func
+
+
+def pop_hyperparameters(kwargs) -> dict:
+    """Remove the hyperparameter options from ``kwargs``; return those given on the command line."""
+    return {k: v for k in HP_FIELDS if (v := kwargs.pop(k, None)) is not None}
+
+
+# --- errors ---------------------------------------------------------------------------
+def one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def run_group(group_main, args, prog_name, extra):
+    """Run a click group without click's own error handling; map errors to exit codes.
+
+    Returns the exit code; prints exactly one line on stderr for every
+    expected error, and never a traceback for them.
+    """
+    def fail(code, msg):
+        click.echo(f"deepstep: error: {one_line(msg)}", err=True)
+        return code
+
+    try:
+        rv = group_main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        return rv if isinstance(rv, int) else EXIT_OK
+    except click.Abort:
+        click.echo("deepstep: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("\ndeepstep: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        return fail(EXIT_USAGE, exc.format_message() + hint)
+    except click.ClickException as exc:
+        return fail(exc.exit_code, exc.format_message())
+    except InvalidParameterError as exc:
+        return fail(EXIT_USAGE, exc)
+    except DeepstepError as exc:
+        return fail(EXIT_FAILURE, exc)
+    except OSError as exc:
+        if exc.strerror and exc.filename:
+            return fail(EXIT_FAILURE, f"{exc.strerror}: {exc.filename}")
+        return fail(EXIT_FAILURE, exc)
+
+
+def label_column(text):
+    """'--label-column' text: an int index when it looks like one, else a column name."""
+    if text is None:
+        return None
+    t = text.strip()
+    return int(t) if t.lstrip("-").isdigit() else t
+
+
+# --- progress and plots ------------------------------------------------------------------
+class ProgressBar(Callback):
+    """A tqdm bar over epochs showing the current cost (and validation cost)."""
+
+    def __init__(self, total, disable=False, file=None):
+        self.total, self.disable, self.file = total, disable, file
+        self.bar = None
+
+    def on_train_begin(self, state):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, unit="epoch", desc="training", disable=self.disable,
+                        file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+
+    def on_epoch_end(self, epoch, logs):
+        if self.bar is None:
+            return False
+        post = f"cost={logs['cost']:.4f}"
+        if "val_cost" in logs:
+            post += f" val_cost={logs['val_cost']:.4f}"
+        self.bar.set_postfix_str(post, refresh=False)
+        self.bar.update(1)
+        return False
+
+    def on_train_end(self, history):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def plot_history(history, path, title=None):
+    """Save the cost curve (and the validation cost, if any) per epoch to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        epochs = history.get("epoch", list(range(1, len(history.get("cost", [])) + 1)))
+        ax.plot(epochs, history.get("cost", []), label="cost (train)")
+        if history.get("val_cost"):
+            ax.plot(epochs, history["val_cost"], label="cost (validation)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cost")
+        ax.set_title(title or "deepstep training cost")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+# --- formatting --------------------------------------------------------------------------
+def format_metrics(name, metrics, m):
+    """'train accuracy: 0.9883  (log-loss 0.0420, 426 examples)'."""
+    name = f"{name} " if name else ""
+    if "accuracy" in metrics:
+        head = f"{name}accuracy: {metrics['accuracy']:.4f}"
+        rest = f"log-loss {metrics['log_loss']:.4f}, "
+    else:
+        head = f"{name}mse: {metrics['mse']:.6g}"
+        rest = f"r2 {metrics['r2']:.4f}, "
+    return f"{head}  ({rest}{m} examples)"
+
+
+def history_tail(history, n=5):
+    """The last ``n`` epochs of a History as a small text table."""
+    keys = [k for k in history if k != "epoch" and history[k]]
+    if not keys or not history.get("epoch"):
+        return "(no training history)"
+    rows = [["epoch", *keys]]
+    for i in range(max(0, len(history["epoch"]) - n), len(history["epoch"])):
+        rows.append([str(history["epoch"][i]), *(f"{history[k][i]:.6g}" for k in keys)])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def class_label(model, label):
+    """A label with its display name when the model knows one (e.g. 1 -> '1 (cat)')."""
+    names = getattr(model, "class_names", None)
+    value = label.item() if hasattr(label, "item") else label
+    if names and isinstance(value, (int, np.integer)) and 0 <= int(value) < len(names):
+        return f"{value} ({names[int(value)]})"
+    return str(value)
+
+
+# --- images ------------------------------------------------------------------------------
+def load_image(path, shape):
+    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c)."""
+    from PIL import Image, UnidentifiedImageError
+
+    h, w = int(shape[0]), int(shape[1])
+    channels = int(shape[2]) if len(shape) > 2 else 1
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise DataError(f"The model's images have {channels} channels; only 1, 3 or 4 can be read.")
+    try:
+        with Image.open(path) as img:
+            img = img.convert(mode).resize((w, h), Image.LANCZOS)
+            arr = np.asarray(img, dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise DataError(f"{path} is not an image file Pillow can read.") from None
+    return arr.reshape(-1, 1)                               # C order over (row, col, channel)
