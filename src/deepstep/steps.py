@@ -32,6 +32,13 @@ __all__ = [
     "linear_activation_forward", "L_model_forward", "compute_cost", "relu_backward",
     "sigmoid_backward", "linear_backward", "linear_activation_backward", "L_model_backward",
     "update_parameters", "predict", "two_layer_model", "L_layer_model",
+    # the seed's hyperparameters, step by step
+    "initialize_parameters_zeros", "initialize_parameters_random", "initialize_parameters_he",
+    "random_mini_batches", "update_parameters_with_gd", "initialize_velocity",
+    "update_parameters_with_momentum", "initialize_adam", "update_parameters_with_adam",
+    "update_lr", "schedule_lr_decay", "compute_cost_with_regularization",
+    "L_model_forward_with_dropout", "L_model_backward_with_dropout",
+    "L_model_backward_with_regularization", "gradient_check",
 ]
 
 
@@ -233,3 +240,332 @@ def _gradient_descent(X, Y, parameters, learning_rate, num_iterations, print_cos
             if i % 100 == 0:
                 costs.append(float(cost))
     return parameters, costs
+
+
+# =====================================================================================
+# The seed's hyperparameters, step by step: initialization, mini-batches, optimizers,
+# learning-rate decay, regularization and the gradient check. Same conventions as
+# above: L-layer dicts {"W1", "b1", ..., "WL", "bL"}, float64, inputs never mutated,
+# randomness from NumPy's global generator. The arithmetic is the kernels' in
+# :mod:`deepstep.initializers`, :mod:`deepstep.optimizers`,
+# :mod:`deepstep.regularization` and :mod:`deepstep.gradcheck`.
+# =====================================================================================
+def _check_dims(layers_dims):
+    from .errors import InvalidParameterError
+
+    try:
+        dims = [int(n) for n in layers_dims]
+        ok = len(dims) >= 2 and all(n >= 1 and n == d for n, d in zip(dims, layers_dims))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidParameterError(
+            f"layers_dims must be a list of at least two positive ints [n[0], ..., n[L]]. "
+            f"Got {layers_dims!r} instead.")
+    return dims
+
+
+def _n_layers(parameters):
+    return len(parameters) // 2
+
+
+def _copy(d):
+    """A float64 copy of every array in a dict (so updates never touch the caller's)."""
+    return {k: np.array(v, dtype=np.float64, copy=True) for k, v in d.items()}
+
+
+# --- initialization -----------------------------------------------------------------
+def initialize_parameters_zeros(layers_dims):
+    """All weights and biases zero: W[l] = 0 (n[l], n[l-1]), b[l] = 0 (n[l], 1).
+
+    Every unit of a layer then computes the same function and receives the same
+    gradient, so the symmetry never breaks: the network stays as good as a
+    constant (accuracy 0.5 on balanced classes). Draws no random numbers.
+    """
+    return _init_deep(_check_dims(layers_dims), "zeros")
+
+
+def initialize_parameters_random(layers_dims):
+    """Large random weights, the classic bad start: W[l] = randn(n[l], n[l-1]) * 10, b[l] = 0.
+
+    The sigmoid output saturates (cost near infinity for wrong predictions) and
+    gradient descent needs thousands of iterations to recover.
+    """
+    return _init_deep(_check_dims(layers_dims), "large")
+
+
+def initialize_parameters_he(layers_dims):
+    """He initialization for ReLU: W[l] = randn(n[l], n[l-1]) * sqrt(2 / n[l-1]), b[l] = 0."""
+    return _init_deep(_check_dims(layers_dims), "he")
+
+
+# --- mini-batches -------------------------------------------------------------------
+def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
+    """Shuffle the m columns once and cut them into mini-batches.
+
+    ``np.random.seed(seed)`` then one ``np.random.permutation(m)``; the
+    floor(m / mini_batch_size) full batches come first, the remainder (if any)
+    last.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, m)
+    Y : ndarray of shape (n_y, m) (labels (1, m) in the seed)
+    mini_batch_size : int
+    seed : int
+
+    Returns
+    -------
+    list of (mini_batch_X (n_x, k), mini_batch_Y (n_y, k)), copies of the columns.
+    """
+    from .errors import DataError, InvalidParameterError
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise DataError(f"X must have shape (n_x, m). Got shape {X.shape}.")
+    m = X.shape[1]
+    Y = np.asarray(Y)
+    if Y.shape[-1] != m:
+        raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.")
+    Y = Y.reshape(-1, m)
+    if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, (int, np.integer)) \
+            or mini_batch_size < 1:
+        raise InvalidParameterError(
+            f"The 'mini_batch_size' parameter must be a positive int. Got {mini_batch_size!r} instead.")
+    np.random.seed(seed)
+    permutation = np.random.permutation(m)
+    shuffled_X, shuffled_Y = X[:, permutation], Y[:, permutation]
+    batches = []
+    n_full = m // mini_batch_size
+    for k in range(n_full):
+        cols = slice(k * mini_batch_size, (k + 1) * mini_batch_size)
+        batches.append((shuffled_X[:, cols], shuffled_Y[:, cols]))
+    if m % mini_batch_size != 0:
+        batches.append((shuffled_X[:, n_full * mini_batch_size:], shuffled_Y[:, n_full * mini_batch_size:]))
+    return batches
+
+
+# --- optimizers ---------------------------------------------------------------------
+def update_parameters_with_gd(parameters, grads, learning_rate):
+    """One step of (mini-batch) gradient descent: W[l] -= α dW[l], b[l] -= α db[l].
+
+    The same rule as :func:`update_parameters`; returns a new dict.
+    """
+    return update_parameters(parameters, grads, learning_rate)
+
+
+def initialize_velocity(parameters):
+    """Zero velocities ``v = {"dW1": 0 (shape of W1), "db1": 0 (shape of b1), ...}``."""
+    v = {}
+    for l in range(1, _n_layers(parameters) + 1):
+        v["dW" + str(l)] = np.zeros(np.shape(parameters["W" + str(l)]))
+        v["db" + str(l)] = np.zeros(np.shape(parameters["b" + str(l)]))
+    return v
+
+
+def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate):
+    """Momentum (exponentially weighted average of the gradients).
+
+    v[dW] = β v[dW] + (1 - β) dW;  W -= α v[dW]   (and likewise for b)
+
+    Returns new ``(parameters, v)``; the inputs are not changed.
+    """
+    from .optimizers import momentum_update
+
+    parameters, v = _copy(parameters), _copy(v)
+    for l in range(1, _n_layers(parameters) + 1):
+        for p in ("W", "b"):
+            key = "d" + p + str(l)
+            momentum_update(parameters[p + str(l)], grads[key], v[key], beta, learning_rate)
+    return parameters, v
+
+
+def initialize_adam(parameters):
+    """Zero first and second moments ``(v, s)``, each keyed ``dW{l}``, ``db{l}``."""
+    return initialize_velocity(parameters), initialize_velocity(parameters)
+
+
+def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01,
+                                beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """Adam step number ``t`` (counted from 1).
+
+    v = β1 v + (1 - β1) dW          v̂ = v / (1 - β1^t)
+    s = β2 s + (1 - β2) dW²         ŝ = s / (1 - β2^t)
+    W -= α v̂ / (√ŝ + ε)             (and likewise for b)
+
+    Returns new ``(parameters, v, s, v_corrected, s_corrected)``; the inputs are not changed.
+    """
+    from .errors import InvalidParameterError
+    from .optimizers import adam_update
+
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
+        raise InvalidParameterError(f"The Adam step 't' must be an int >= 1. Got {t!r} instead.")
+    parameters, v, s = _copy(parameters), _copy(v), _copy(s)
+    v_corrected, s_corrected = {}, {}
+    for l in range(1, _n_layers(parameters) + 1):
+        for p in ("W", "b"):
+            key = "d" + p + str(l)
+            v_corrected[key], s_corrected[key] = adam_update(
+                parameters[p + str(l)], grads[key], v[key], s[key], t, learning_rate,
+                beta1, beta2, epsilon)
+    return parameters, v, s, v_corrected, s_corrected
+
+
+# --- learning-rate decay ------------------------------------------------------------
+def update_lr(learning_rate0, epoch_num, decay_rate):
+    """α = α0 / (1 + decay_rate · epoch_num)."""
+    from .optimizers import inverse_decay
+
+    return inverse_decay(learning_rate0, epoch_num, decay_rate)
+
+
+def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000):
+    """α = α0 / (1 + decay_rate · floor(epoch_num / time_interval)): decay in steps."""
+    from .optimizers import step_decay
+
+    return step_decay(learning_rate0, epoch_num, decay_rate, time_interval)
+
+
+# --- regularization -----------------------------------------------------------------
+def compute_cost_with_regularization(AL, Y, parameters, lambd):
+    """Cross-entropy plus the L2 penalty on the weights (not the biases).
+
+    J = -1/m Σ (y log a + (1 - y) log(1 - a)) + λ/(2m) Σ_l ‖W[l]‖²_F
+    AL, Y : (1, m) -> float
+    """
+    from .regularization import l2_cost
+
+    m = np.asarray(Y).reshape(AL.shape).shape[1]
+    weights = [parameters["W" + str(l)] for l in range(1, _n_layers(parameters) + 1)]
+    return float(compute_cost(AL, Y)) + l2_cost(weights, lambd, m)
+
+
+def _check_keep_prob(keep_prob):
+    from .errors import InvalidParameterError
+
+    if isinstance(keep_prob, bool) or not isinstance(keep_prob, (int, float, np.floating)) \
+            or not 0 < keep_prob <= 1:
+        raise InvalidParameterError(
+            f"The 'keep_prob' parameter must be a float in (0, 1]. Got {keep_prob!r} instead.")
+
+
+def L_model_forward_with_dropout(X, parameters, keep_prob):
+    """[LINEAR -> RELU -> DROPOUT] x (L-1) -> LINEAR -> SIGMOID, inverted dropout.
+
+    For each hidden layer l = 1 .. L-1, in order, a 0/1 mask is drawn from the
+    global generator and applied to its activations:
+
+        D[l] = np.random.rand(*A[l].shape) < keep_prob      (n[l], m)
+        A[l] = A[l] * D[l] / keep_prob
+
+    X : (n[0], m). Returns ``(AL, caches)``: AL (1, m); ``caches[l-1]`` is
+    ``(linear_cache, activation_cache, D)`` with D the float 0/1 mask of layer
+    l (``None`` for the output layer). The linear cache of layer l+1 holds the
+    dropped A[l], as the backward pass needs.
+    """
+    from .regularization import dropout_apply
+
+    _check_keep_prob(keep_prob)
+    caches = []
+    A = X
+    L = _n_layers(parameters)
+    for l in range(1, L):
+        A, (linear_cache, Z) = linear_activation_forward(
+            A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+        D = (np.random.rand(*A.shape) < keep_prob).astype(np.float64)
+        A = dropout_apply(A, D, keep_prob)
+        caches.append((linear_cache, Z, D))
+    AL, (linear_cache, Z) = linear_activation_forward(
+        A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+    caches.append((linear_cache, Z, None))
+    return AL, caches
+
+
+def _backward_fused(AL, Y, caches, lambd=0.0, keep_prob=None):
+    """The backward pass of the regularized and dropout networks.
+
+    The output layer uses the fused gradient of sigmoid + cross-entropy,
+    dZ[L] = AL - Y (what the published regularization code computes; it stays
+    finite when AL saturates at exactly 0 or 1), then the seed's linear and
+    relu backward steps. ``lambd`` adds λ/m W[l] to dW[l]; ``keep_prob``
+    (with 3-tuple dropout caches) masks and rescales each dA[l], l >= 1.
+    """
+    from .regularization import dropout_apply, l2_grad
+
+    grads = {}
+    L = len(caches)
+    Y = np.asarray(Y).reshape(AL.shape)
+    m = AL.shape[1]
+    dZ = AL - Y                                          # (1, m); sigmoid + cross-entropy
+    for l in range(L, 0, -1):
+        linear_cache, Z = caches[l - 1][0], caches[l - 1][1]
+        if l < L:
+            dZ = relu_backward(grads["dA" + str(l)], Z)
+        dA_prev, dW, db = linear_backward(dZ, linear_cache)
+        l2_grad(dW, linear_cache[1], lambd, m)            # dW += λ/m W (no-op for λ = 0)
+        if keep_prob is not None and l > 1:
+            # dA[l-1] = dA[l-1] * D[l-1] / keep_prob: only the kept units pass gradient.
+            dA_prev = dropout_apply(dA_prev, caches[l - 2][2], keep_prob)
+        grads["dA" + str(l - 1)] = dA_prev
+        grads["dW" + str(l)] = dW
+        grads["db" + str(l)] = db
+    return grads
+
+
+def L_model_backward_with_dropout(AL, Y, caches, keep_prob):
+    """Gradients of the cross-entropy for the network of :func:`L_model_forward_with_dropout`.
+
+    dZ[L] = AL - Y; for l = L .. 1: dW[l] = 1/m dZ[l] A[l-1]^T (A[l-1] the dropped
+    activations), db[l] = 1/m Σ dZ[l], dA[l-1] = W[l]^T dZ[l], then for l-1 >= 1
+    dA[l-1] = dA[l-1] * D[l-1] / keep_prob (stored so in ``grads["dA{l-1}"]``) and
+    dZ[l-1] = dA[l-1] * [Z[l-1] > 0].
+
+    ``keep_prob`` must be the one the forward pass used. Returns ``grads`` keyed
+    as :func:`L_model_backward`'s.
+    """
+    _check_keep_prob(keep_prob)
+    return _backward_fused(AL, Y, caches, keep_prob=keep_prob)
+
+
+def L_model_backward_with_regularization(AL, Y, caches, lambd):
+    """Gradients of :func:`compute_cost_with_regularization`.
+
+    As :func:`L_model_backward`, with dZ[L] = AL - Y and dW[l] += λ/m W[l]
+    (biases are not regularized). ``lambd = 0`` gives the unregularized
+    gradients. ``caches`` from :func:`L_model_forward`.
+    """
+    from .errors import InvalidParameterError
+
+    if not np.isfinite(lambd) or lambd < 0:
+        raise InvalidParameterError(f"The 'lambd' parameter must be a float >= 0. Got {lambd!r} instead.")
+    return _backward_fused(AL, Y, caches, lambd=lambd)
+
+
+# --- gradient check -----------------------------------------------------------------
+def gradient_check(parameters, gradients, X, Y, epsilon=1e-7):
+    """Relative difference between ``gradients`` and two-sided finite differences.
+
+    θ = (W1, b1, ..., WL, bL) flattened; J(θ) = compute_cost(L_model_forward(X, θ), Y);
+    dθ_approx[i] = (J(θ + ε e_i) - J(θ - ε e_i)) / 2ε over the dW and db entries;
+
+        difference = ‖dθ - dθ_approx‖ / (‖dθ‖ + ‖dθ_approx‖)
+
+    Below about 1e-7 the gradients are right; above 1e-3 almost surely wrong.
+    X : (n[0], m), Y : (1, m). ``gradients`` holds ``dW{l}``, ``db{l}`` (others
+    such as ``dA{l}`` are ignored). Returns a float.
+    """
+    from .gradcheck import numerical_gradient, relative_difference
+
+    keys = [p + str(l) for l in range(1, _n_layers(parameters) + 1) for p in ("W", "b")]
+    shapes = [np.shape(parameters[k]) for k in keys]
+    sizes = [int(np.prod(s)) for s in shapes]
+    theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).ravel() for k in keys])
+    grad = np.concatenate([np.asarray(gradients["d" + k], dtype=np.float64).ravel() for k in keys])
+    offsets = np.cumsum([0] + sizes)
+
+    def J(th):
+        params = {k: th[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i, k in enumerate(keys)}
+        AL, _ = L_model_forward(X, params)
+        return float(compute_cost(AL, Y))
+
+    return relative_difference(grad, numerical_gradient(J, theta, epsilon))
