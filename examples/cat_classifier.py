@@ -126,7 +126,7 @@ def main(argv=None):
         return 1
     print(f"{'model':<16} {'layer dims':<24} {'last cost':>10} {'train acc':>10} {'test acc':>9}")
     for name, (dims, tr, te, costs) in results.items():
-        print(f"{name:<16} {str(tuple(dims)):<24} {costs[-1]:>10.4f} {tr:>10.3f} {te:>9.2f}")
+        print(f"{name:<16} {tuple(dims)!s:<24} {costs[-1]:>10.4f} {tr:>10.3f} {te:>9.2f}")
     path = plot_costs(results, Path(args.out_dir) / "cat_costs.png")
     print(f"cost curves saved to {path}")
     return 0

@@ -6,8 +6,7 @@ import pytest
 from deepstep import DeepNetwork, InvalidParameterError, NotFittedError, register_activation
 from deepstep import activations as act
 from deepstep import engine as engine_mod
-from deepstep.gradcheck import (check_configurations, check_model, numerical_gradient,
-                                relative_difference)
+from deepstep.gradcheck import check_configurations, check_model, numerical_gradient, relative_difference
 from deepstep.targets import TargetEncoder
 
 HIDDEN = sorted(k for k, a in act.ACTIVATIONS.items() if a.hidden)

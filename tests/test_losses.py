@@ -5,9 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from deepstep import InvalidParameterError
+from deepstep import InvalidParameterError, losses
 from deepstep import activations as act
-from deepstep import losses
 
 NAMES = sorted(losses.LOSSES)
 

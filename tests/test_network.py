@@ -14,7 +14,7 @@ def _blobs(m=120, n_x=4, seed=0):
 
 
 def _small(**kw):
-    base = dict(layers=(8, 4), epochs=30, learning_rate=0.01, batch_size=32, seed=0)
+    base = {"layers": (8, 4), "epochs": 30, "learning_rate": 0.01, "batch_size": 32, "seed": 0}
     base.update(kw)
     return DeepNetwork(**base)
 

@@ -179,10 +179,10 @@ def test_update_parameters_by_hand_and_returns_new_dict():
     new = steps.update_parameters(p, g, 0.1)
     np.testing.assert_allclose(new["W1"], [[0.0, 3.0]], atol=1e-15)
     np.testing.assert_allclose(new["b1"], [[0.4]], atol=1e-15)
-    for k in p:
-        np.testing.assert_array_equal(p[k], p0[k])
-    for k in g:
-        np.testing.assert_array_equal(g[k], g0[k])
+    for k, v in p.items():
+        np.testing.assert_array_equal(v, p0[k])
+    for k, v in g.items():
+        np.testing.assert_array_equal(v, g0[k])
 
 
 def test_predict_thresholds_at_half():

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import InvalidParameterError
 
-__all__ = ["numerical_gradient", "relative_difference", "check_model", "check_configurations"]
+__all__ = ["check_configurations", "check_model", "numerical_gradient", "relative_difference"]
 
 
 def numerical_gradient(J, theta, epsilon=1e-7):
