@@ -216,6 +216,8 @@ class _DeepEstimator(BaseEstimator):
                 net.scaler = Scaler(hp.preprocess).fit(XT)
             net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
                     callbacks=self._callbacks(epochs))
+            names = getattr(self, "feature_names_in_", None)
+            net.feature_names = None if names is None else [str(n) for n in names]
             self.network_ = net
         self._set_fitted_attributes()
         return self
