@@ -491,7 +491,7 @@ def _halving_schedule(n_candidates, factor, min_epochs, max_epochs):
 def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=10, cv=None,
                validation=None, scoring=None, fixed=None, seed=0, epochs=None, min_epochs=None,
                factor=3, backend="loky", scheduler=None, n_jobs=None, blas_threads=1,
-               X_test=None, y_test=None, out_dir=None, progress=True, progress_file=None):
+               X_test=None, y_test=None, out_dir=None, progress=True, progress_file=None, announce=None):
     """Search hyperparameters of a DeepClassifier / DeepRegressor on X (n_samples, n_features).
 
     Parameters
@@ -534,6 +534,11 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
         Held-out data scored by the refitted best model.
     out_dir : path, optional
         Where to write results.csv, best_params.json, best_model.npz and search.png.
+    progress : bool
+        Show a tqdm bar of candidates done (on ``progress_file``, default stderr).
+    announce : callable, optional
+        Called with one line describing the search once the inputs are checked
+        and the backend is up.
 
     Returns
     -------
@@ -627,9 +632,13 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
                                          max_resources=epochs, random_state=seed, **common)
         total = sum(_halving_schedule(n_candidates, factor, min_epochs, epochs))
 
-    with _backend(backend, scheduler, n_jobs, X, y) as where, \
-            _progress(total, n_splits, progress, progress_file):
-        searcher.fit(X, y)
+    with _backend(backend, scheduler, n_jobs, X, y) as where:
+        if announce is not None:
+            announce(f"deepstep search: {method}, {total} candidates x {n_splits} "
+                     f"{'folds' if n_splits > 1 else 'split'}, {X.shape[0]} examples x {X.shape[1]} "
+                     f"features, {task}, seed {seed}, on {where}")
+        with _progress(total, n_splits, progress, progress_file):
+            searcher.fit(X, y)
     rows, names = _rows(searcher.cv_results_)
     searched = [n for n in names if n != "epochs" or method != "halving"]
     infl = influence(rows if method != "halving" else [r for r in rows if r["iter"] == 0], searched)
@@ -801,15 +810,12 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
     if "layers" in fixed and not isinstance(fixed["layers"], tuple):
         fixed["layers"] = () if fixed["layers"] is None else (fixed["layers"],)
     fixed.setdefault("preprocess", preprocess)
-    where = scheduler or ("local cluster" if backend == "dask" else "this machine")
-    if not quiet:
-        click.echo(f"deepstep search: {method}, {X.shape[0]} examples x {X.shape[1]} features, "
-                   f"backend {backend} ({where}), seed {seed}", err=True)
     res = run_search(X, y, task=task, method=method, space=space, n_candidates=n_candidates,
                      cv=cv if validation is None else None, validation=validation, scoring=scoring,
                      fixed=fixed, seed=seed, epochs=epochs, min_epochs=min_epochs, factor=factor,
                      backend=backend, scheduler=scheduler, n_jobs=n_jobs, blas_threads=blas_threads,
-                     X_test=Xt, y_test=yt, out_dir=out_dir, progress=not quiet)
+                     X_test=Xt, y_test=yt, out_dir=out_dir, progress=not quiet,
+                     announce=None if quiet else (lambda line: click.echo(line, err=True)))
     if not quiet:
         _print_top(res, top)
     click.echo(f"best {res.scoring}: {res.best_score:.4f} (mean over validation folds)")
