@@ -80,19 +80,8 @@ def _extreme(dtype):
     return np.stack([v, v[::-1], np.roll(v, 3)])
 
 
-# Known bug: these silence overflow but not underflow. exp(-Z) for Z >~ 750 (float64) / 104
-# (float32) underflows to 0 (the right limit) and raises under np.errstate(all="raise").
-# sigmoid_forward: activations.py:66 (errstate(over="ignore") -> over="ignore", under="ignore");
-# softmax_forward: activations.py:132 (np.exp of Z - max with no errstate).
-KNOWN_UNDERFLOW = {"sigmoid", "softmax"}
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_extreme_inputs_no_warning_no_nan(activation, dtype, request):
-    if activation.name in KNOWN_UNDERFLOW:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, raises=FloatingPointError,
-            reason=f"{activation.name}_forward: exp underflow not silenced (activations.py)"))
+def test_extreme_inputs_no_warning_no_nan(activation, dtype):
     _assert_extreme_ok(activation, dtype)
 
 

@@ -117,8 +117,6 @@ def test_user_registered_activation_joins_the_grid(monkeypatch):
     assert max(d for _, d in results) < 1e-7
 
 
-@pytest.mark.xfail(strict=True, reason="engine.backward reads ws.A, not the array forward() returned: "
-                   "a user activation that ignores out= gets a wrong gradient (engine.py forward)")
 def test_user_activation_that_ignores_out_still_trains_correctly(monkeypatch):
     # register_activation only asks that forward/backward *accept* out=None.
     monkeypatch.setitem(act.ACTIVATIONS, "softplus_noout", act.ACTIVATIONS["relu"])

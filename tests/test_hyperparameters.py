@@ -39,12 +39,7 @@ BAD = [
 ]
 
 
-# Known bug (hyperparameters.py, _real): an unbounded range is printed "(0, inf]"; infinity is
-# never included, the design's message is "(0, inf)". Fix: hi_b = ")" if hi_open or hi == math.inf.
-INF_BRACKET = pytest.mark.xfail(strict=True, reason="_real prints 'inf]' for an unbounded range")
-BAD_PARAMS = [pytest.param(f, v, e, id=f"{f}={v!r}",
-                           marks=[INF_BRACKET] if e.startswith("a float") and "inf" in e else [])
-              for f, v, e in BAD]
+BAD_PARAMS = [pytest.param(f, v, e, id=f"{f}={v!r}") for f, v, e in BAD]
 
 
 @pytest.mark.parametrize("field, value, expected", BAD_PARAMS)
@@ -125,7 +120,6 @@ def test_seed_hyperparameters_come_first():
                          "l2", "keep_prob"]
 
 
-@INF_BRACKET
 def test_the_design_docs_example_message():
     assert re.search(r"The 'learning_rate' parameter must be a float in \(0, inf\)\. Got -1 instead\.",
                      _message(learning_rate=-1))

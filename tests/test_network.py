@@ -208,9 +208,6 @@ def test_errors_for_bad_inputs():
         _small(output="linear", batch_size=8).fit(X, yn)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="network.py:213 predict() evaluates self._targets.decode before predict_proba's "
-                          "_require_built: unfitted predict raises a bare AttributeError ('NoneType' ... 'decode')")
 def test_predict_before_fit_says_not_fitted():
     X, _ = _blobs(m=5)
     with pytest.raises(NotFittedError, match="not trained"):

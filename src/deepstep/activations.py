@@ -47,8 +47,27 @@ def register_activation(name: str, forward: Callable, backward: Callable, *, hid
     """
     if not name or not isinstance(name, str):
         raise InvalidParameterError(f"Activation name must be a non-empty string. Got {name!r}.")
-    ACTIVATIONS[name] = Activation(name, forward, backward, hidden)
+    ACTIVATIONS[name] = Activation(name, _honour_out(forward), _honour_out(backward), hidden)
     return ACTIVATIONS[name]
+
+
+def _honour_out(fn):
+    """Make ``fn`` write into ``out`` even if it ignores the argument.
+
+    The engine reads its workspace buffers after each call, so a kernel that
+    returns a fresh array instead of filling ``out`` must still land there.
+    """
+
+    def wrapped(*args, out=None):
+        result = fn(*args, out=out)
+        if out is not None and result is not out:
+            np.copyto(out, result)
+            return out
+        return result
+
+    wrapped.__wrapped__ = fn
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
 
 
 def get_activation(name: str) -> Activation:
@@ -58,11 +77,13 @@ def get_activation(name: str) -> Activation:
         raise unknown_name("activation", name, ACTIVATIONS) from None
 
 
+# The built-in kernels honour out= themselves and are registered directly.
+
 # --- sigmoid: A = 1 / (1 + e^-Z);  dZ = dA * A (1 - A) ----------------------
 def sigmoid_forward(Z, out=None):
     # exp(-Z) overflows to inf for very negative Z; 1/(1+inf) = 0 is the right
     # limit, so the overflow is harmless and silenced rather than clipped.
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         out = np.negative(Z, out=out)
         np.exp(out, out=out)
     out += 1
@@ -129,7 +150,8 @@ def linear_backward(dA, Z, A, out=None):
 def softmax_forward(Z, out=None):
     # Subtracting the column max keeps exp() in range; the result is unchanged.
     out = np.subtract(Z, Z.max(axis=0, keepdims=True), out=out)
-    np.exp(out, out=out)
+    with np.errstate(under="ignore"):  # e^(very negative) -> 0 is the right limit
+        np.exp(out, out=out)
     out /= out.sum(axis=0, keepdims=True)
     return out
 
@@ -144,9 +166,9 @@ def softmax_backward(dA, Z, A, out=None):
     return out
 
 
-register_activation("sigmoid", sigmoid_forward, sigmoid_backward)
-register_activation("relu", relu_forward, relu_backward)
-register_activation("leaky_relu", leaky_relu_forward, leaky_relu_backward)
-register_activation("tanh", tanh_forward, tanh_backward)
-register_activation("linear", linear_forward, linear_backward)
-register_activation("softmax", softmax_forward, softmax_backward, hidden=False)
+ACTIVATIONS["sigmoid"] = Activation("sigmoid", sigmoid_forward, sigmoid_backward)
+ACTIVATIONS["relu"] = Activation("relu", relu_forward, relu_backward)
+ACTIVATIONS["leaky_relu"] = Activation("leaky_relu", leaky_relu_forward, leaky_relu_backward)
+ACTIVATIONS["tanh"] = Activation("tanh", tanh_forward, tanh_backward)
+ACTIVATIONS["linear"] = Activation("linear", linear_forward, linear_backward)
+ACTIVATIONS["softmax"] = Activation("softmax", softmax_forward, softmax_backward, hidden=False)

@@ -138,7 +138,7 @@ def _err(name, expected, value):
 
 def _real(hp, name, lo, hi, lo_open=False, hi_open=False):
     v = getattr(hp, name)
-    lo_b, hi_b = "(" if lo_open else "[", ")" if hi_open else "]"
+    lo_b, hi_b = "(" if lo_open else "[", ")" if hi_open or hi == math.inf else "]"
     expected = f"a float in {lo_b}{lo}, {'inf' if hi == math.inf else hi}{hi_b}"
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
         raise _err(name, expected, v)

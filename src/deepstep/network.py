@@ -210,7 +210,8 @@ class DeepNetwork:
 
     def predict(self, X):
         """Labels (1, m) for classification (the seed's ``predict``), values (n_y, m) for regression."""
-        return self._targets.decode(self.predict_proba(X))
+        AL = self.predict_proba(X)
+        return self._targets.decode(AL)
 
     def evaluate(self, X, Y) -> dict:
         """Accuracy and log-loss (classification) or MSE and R² (regression)."""
