@@ -250,8 +250,8 @@ def test_adam_rejects_bad_step(t):
         steps.update_parameters_with_adam(params, grads_like(params), v, s, t)
 
 
-@pytest.mark.parametrize("name,kw", [("momentum", dict(momentum=0.8)),
-                                     ("adam", dict(momentum=0.85, beta2=0.99, epsilon=1e-6))])
+@pytest.mark.parametrize("name,kw", [("momentum", {"momentum": 0.8}),
+                                     ("adam", {"momentum": 0.85, "beta2": 0.99, "epsilon": 1e-6})])
 def test_optimizers_agree_with_the_models_flat_buffer_optimizer(name, kw):
     params, _, _ = problem()
     hp = HyperParameters(optimizer=name, dtype="float64", **kw)
@@ -362,7 +362,7 @@ def test_backward_with_regularization_agrees_with_the_engine():
 
 # --- dropout -------------------------------------------------------------------------------------
 def test_dropout_forward_is_the_formula_with_masks_in_layer_order():
-    params, X, Y = problem(m=9)
+    params, X, _ = problem(m=9)
     before = copy.deepcopy((X, params))
     kp = 0.7
     np.random.seed(2)
@@ -389,7 +389,7 @@ def test_dropout_forward_with_keep_prob_one_is_the_plain_forward():
 
 @pytest.mark.parametrize("kp", [0, 1.5, -0.1, "0.5"])
 def test_dropout_rejects_bad_keep_prob(kp):
-    params, X, Y = problem()
+    params, X, _ = problem()
     with pytest.raises(InvalidParameterError, match="keep_prob"):
         steps.L_model_forward_with_dropout(X, params, kp)
 

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -51,9 +51,9 @@ from . import steps
 from .errors import DataError, InvalidParameterError
 
 __all__ = [
-    "EXPERIMENTS", "ENGINES", "ExperimentResult", "Row", "load_circles", "load_football",
-    "load_moons", "initialization", "regularization", "optimization", "run_experiment",
-    "plot_result", "experiment_command",
+    "ENGINES", "EXPERIMENTS", "ExperimentResult", "Row", "experiment_command", "initialization",
+    "load_circles", "load_football", "load_moons", "optimization", "plot_result", "regularization",
+    "run_experiment",
 ]
 
 ENGINES = ("model", "steps")
@@ -104,7 +104,7 @@ class ExperimentResult:
         body = [(r.setting, f(r.train_acc), f(r.test_acc),
                  f"{f(r.published_train)} / {f(r.published_test)}") for r in self.rows]
         widths = [max(len(x[i]) for x in [head, *body]) for i in range(4)]
-        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
         title = f"{self.name} (engine: {self.engine}{', quick' if self.quick else ''})"
         return "\n".join([title, line(head), line(["-" * w for w in widths]), *map(line, body)])
 
@@ -179,7 +179,7 @@ def load_football(data_dir=None):
         d = scipy.io.loadmat(path)
     except ImportError:  # pragma: no cover - a declared dependency
         raise DataError("Reading data.mat needs SciPy: pip install scipy") from None
-    except Exception as exc:
+    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
         raise DataError(f"{path} could not be read as a MAT-file: {exc}") from None
     missing = [k for k in ("X", "y", "Xval", "yval") if k not in d]
     if missing:
@@ -251,7 +251,8 @@ def _steps_minibatch(X, Y, parameters, optimizer, learning_rate, epochs, every, 
 def _hp(**kw):
     from .hyperparameters import HyperParameters
 
-    base = dict(activation="relu", output="sigmoid", preprocess="none", dtype="float64", shuffle=True)
+    base = {"activation": "relu", "output": "sigmoid", "preprocess": "none", "dtype": "float64",
+            "shuffle": True}
     base.update(kw)
     return HyperParameters(**base)
 
@@ -272,7 +273,7 @@ def _model_fit(hp, X, Y, start, course_init):
 
 def _model_row(net, setting, data, published, every):
     Xtr, Ytr, Xte, Yte = data
-    predict = lambda X: net.predict(X).reshape(1, -1).astype(np.float64)  # noqa: E731
+    predict = lambda X: net.predict(X).reshape(1, -1).astype(np.float64)
     costs = [float(c) for c in net.history["cost"][::every]]
     return Row(setting, _accuracy(predict, Xtr, Ytr), _accuracy(predict, Xte, Yte),
                *published, costs, every, predict)
@@ -314,7 +315,7 @@ def initialization(engine="model", quick=False, iterations=None, start="course")
         else:
             hp = _hp(layers=(10, 5), init=init_name, optimizer="gd", learning_rate=0.01,
                      epochs=iterations, batch_size="full")
-            net = _model_fit(hp, Xtr, Ytr, start, lambda: init_fn(dims))
+            net = _model_fit(hp, Xtr, Ytr, start, lambda fn=init_fn: fn(dims))
             rows.append(_model_row(net, setting, data, (p_train, p_test), every))
     return ExperimentResult("initialization", engine, quick, rows, data)
 
@@ -340,7 +341,7 @@ def regularization(engine="model", quick=False, iterations=None, start="course",
     every = 1000 if iterations >= 5000 else max(1, iterations // 50)
     rows = []
     for setting, lambd, keep_prob, p_train, p_test in REG_SETTINGS:
-        init = lambda: steps._init_deep(dims, "scaled")  # noqa: E731  (randn / sqrt(n[l-1]))
+        init = lambda: steps._init_deep(dims, "scaled")   # randn / sqrt(n[l-1])
         if engine == "steps":
             np.random.seed(COURSE_INIT_SEED)
             params, costs = _steps_batch_gd(Xtr, Ytr, init(), 0.3, iterations, every, lambd, keep_prob)
@@ -510,7 +511,7 @@ def plot_result(result, out_dir, dpi=80):
 
 
 # --- the command --------------------------------------------------------------------------
-import click  # noqa: E402  (the CLI's dependency; this module is imported by the CLI only)
+import click  # the CLI's dependency; this module is imported by the CLI only
 
 
 @click.command("experiment")
@@ -519,10 +520,11 @@ import click  # noqa: E402  (the CLI's dependency; this module is imported by th
               help="folder for the decision-boundary and cost plots")
 @click.option("--quick", is_flag=True, help="a smoke run: far fewer iterations")
 @click.option("--engine", type=click.Choice(ENGINES), default="model", show_default=True,
-              help="model: DeepNetwork with HyperParameters; steps: the course's loop with deepstep.steps")
+              help="model: DeepNetwork with HyperParameters; "
+                   "steps: the published training loop written with deepstep.steps")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="model engine: draw the initial weights from the model's generator with this seed "
-                   "(default: start from the course's initial weights)")
+                   "(default: start from the published initial weights)")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="iterations (initialization, regularization) or epochs (optimization) instead of "
                    "the published 15000 / 30000 / 5000")
