@@ -128,9 +128,11 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
                     np.copyto(xbuf[k], Xr[start:stop_i])
                     np.copyto(ybuf[k], Yr[start:stop_i])
                 else:
+                    # mode="clip": the indices are a permutation, always in range, and
+                    # mode="raise" would gather through a temporary (~8x slower).
                     idx = perm[start:stop_i]
-                    np.take(Xr, idx, axis=0, out=xbuf[k])
-                    np.take(Yr, idx, axis=0, out=ybuf[k])
+                    Xr.take(idx, axis=0, out=xbuf[k], mode="clip")
+                    Yr.take(idx, axis=0, out=ybuf[k], mode="clip")
                 X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
             ws = eng.workspace(k, dropout)
             AL = eng.forward(X, ws, keep, rng)
