@@ -39,7 +39,7 @@ def test_parse_param_specs():
     assert parse_param("learning_rate=log:1e-4:1e-2:3", method="grid")[1] == [1e-4, 1e-3, 1e-2]
     assert parse_param("momentum=uniform:0.5:0.9:3", method="grid")[1] == [0.5, 0.7, 0.9]
     assert parse_param("batch-size=int:16:64:4", method="grid") == ("batch_size", [16, 32, 48, 64])
-    assert parse_param("layers=32|64,32|20,7,5")[1] == [32, (64, 32), (20, 7, 5)]
+    assert parse_param("layers=32|64,32|20,7,5|none")[1] == [(32,), (64, 32), (20, 7, 5), ()]
     assert parse_param("activation=relu|tanh")[1] == ["relu", "tanh"]
     assert parse_value("true") is True and parse_value("1e-3") == 1e-3
     for bad in ("learning_rate", "learning_rate=log:0:1", "l2=uniform:1:0", "l2=log:a:b"):
@@ -77,6 +77,14 @@ def test_random_search_writes_every_output(cancer, tmp_path):
     net = persistence.load(res.files["model"])
     X_test = cancer[2]
     assert_array_equal(net.predict(X_test.T).ravel(), res.best_estimator.predict(X_test))
+
+
+def test_progress_bar_counts_candidates(cancer):
+    import io
+
+    buf = io.StringIO()
+    _search(cancer, progress=True, progress_file=buf)
+    assert "3/3" in buf.getvalue() and "cand" in buf.getvalue()
 
 
 def test_same_seed_same_candidates_and_best_on_two_backends(cancer):

@@ -139,7 +139,10 @@ def parse_param(spec, method="random", grid_points=3):
             pts = np.geomspace(lo, hi, n) if kind == "log" else np.linspace(lo, hi, n)
             return name, [float(f"{v:.6g}") for v in pts]
         return name, loguniform(lo, hi) if kind == "log" else uniform(lo, hi - lo)
-    return name, [parse_value(v) for v in body.split("|")]
+    values = [parse_value(v) for v in body.split("|")]
+    if name == "layers":    # '32' is one hidden layer, 'none' is logistic regression
+        values = [v if isinstance(v, tuple) else (() if v is None else (v,)) for v in values]
+    return name, values
 
 
 def _check_space(space, fixed, estimator_cls, method):
