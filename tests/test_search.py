@@ -123,7 +123,7 @@ def test_bad_input_raises_deepstep_errors(cancer):
     X, y = cancer[:2]
     with pytest.raises(InvalidParameterError, match="Unknown hyperparameter 'learning_rat'.*'learning_rate'"):
         _search(cancer, space={"learning_rat": [0.1]})
-    with pytest.raises(InvalidParameterError, match="'learning_rate' parameter of|'learning_rate' parameter must"):
+    with pytest.raises(InvalidParameterError, match="'learning_rate' parameter (of|must)"):
         _search(cancer, space={"learning_rate": [0.1, -1.0]})
     with pytest.raises(InvalidParameterError, match="Unknown scoring 'acuracy'.*'accuracy'"):
         _search(cancer, scoring="acuracy")
@@ -156,8 +156,10 @@ def test_cli_search_and_one_line_errors(tmp_path):
     assert r.exit_code == 0, r.output
     assert "best hyperparameters: " in r.output and "test accuracy" in r.output
     meta = json.loads((out / "best_params.json").read_text())
-    assert meta["fixed"]["optimizer"] == "momentum" and set(meta["best_params"]) == {"learning_rate", "layers"}
-    assert (out / "results.csv").exists() and (out / "best_model.npz").exists() and (out / "search.png").exists()
+    assert meta["fixed"]["optimizer"] == "momentum"
+    assert set(meta["best_params"]) == {"learning_rate", "layers"}
+    for name in ("results.csv", "best_model.npz", "search.png"):
+        assert (out / name).exists()
 
     r = CliRunner().invoke(main, ["search", "--set", "learning_rat=0.1", "--out", str(out)])
     assert r.exit_code == 2
@@ -182,8 +184,9 @@ def test_dask_cluster_gives_the_same_best_hyperparameters_as_local(tmp_path, mon
             "-p", "learning_rate=log:1e-3:1e-1", "-p", "layers=8|16|8,8", "-p", "keep_prob=1.0|0.8"]
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        r = CliRunner().invoke(search_command, args + ["--backend", "dask", "--scheduler",
-                                                       cluster.scheduler_address, "--out", str(tmp_path / "dask")])
+        dask_args = ["--backend", "dask", "--scheduler", cluster.scheduler_address,
+                     "--out", str(tmp_path / "dask")]
+        r = CliRunner().invoke(search_command, args + dask_args)
         assert r.exit_code == 0, r.output
         with distributed.Client(cluster.scheduler_address) as client:
             assert len(client.nthreads()) == 2

@@ -11,8 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification, make_multilabel_classification, make_regression
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import (GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV,
-                                     cross_val_score)
+from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -35,7 +34,11 @@ CHECKED = [
 ]
 
 
-@parametrize_with_checks(CHECKED, expected_failed_checks=lambda e: FLOAT32_XFAIL if e.dtype == "float32" else {})
+def _expected_failures(estimator):
+    return FLOAT32_XFAIL if estimator.dtype == "float32" else {}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures)
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
 
@@ -160,7 +163,10 @@ def test_class_weight_balanced_raises_minority_recall():
                                class_sep=0.6, random_state=1)
     plain = small(epochs=15).fit(X, y)
     balanced = small(epochs=15, class_weight="balanced").fit(X, y)
-    recall = lambda est: np.mean(est.predict(X)[y == 1] == 1)  # noqa: E731
+
+    def recall(est):
+        return np.mean(est.predict(X)[y == 1] == 1)
+
     assert recall(balanced) > recall(plain) + 0.1
     heavy = small(epochs=15, class_weight={0: 1, 1: 20}).fit(X, y)
     assert np.mean(heavy.predict(X) == 1) > np.mean(plain.predict(X) == 1)

@@ -547,10 +547,16 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     -------
     SearchResult
     """
-    from sklearn.base import clone  # noqa: F401  (scikit-learn is needed from here on)
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import (GridSearchCV, HalvingRandomSearchCV, KFold, RandomizedSearchCV,
-                                         ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit)
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401 (enables the halving search)
+    from sklearn.model_selection import (
+        GridSearchCV,
+        HalvingRandomSearchCV,
+        KFold,
+        RandomizedSearchCV,
+        ShuffleSplit,
+        StratifiedKFold,
+        StratifiedShuffleSplit,
+    )
     from sklearn.utils.multiclass import type_of_target
 
     from .sklearn import DeepClassifier, DeepRegressor
@@ -682,7 +688,8 @@ def _write_outputs(result, out, method, seed, fixed, epochs, where):
 
 def _check_int(name, v, lo):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-        raise InvalidParameterError(f"The {name!r} parameter must be an int in [{lo}, inf). Got {v!r} instead.")
+        raise InvalidParameterError(
+            f"The {name!r} parameter must be an int in [{lo}, inf). Got {v!r} instead.")
     return int(v)
 
 
@@ -729,7 +736,10 @@ def load_search_data(dataset=None, data_path=None, label_column=None, test_path=
         train, test = data.load_dataset(dataset or "breast_cancer")
     if train.y is None:
         raise DataError(f"{train.source or data_path} has no labels to search on.")
-    rows = lambda ds: np.ascontiguousarray(ds.X.T)  # noqa: E731  (n_x, m) -> one example per row
+
+    def rows(ds):                   # (n_x, m) -> one example per row
+        return np.ascontiguousarray(ds.X.T)
+
     Xt = yt = None
     if test is not None and test.y is not None:
         if test.n_features != train.n_features:
@@ -741,7 +751,8 @@ def load_search_data(dataset=None, data_path=None, label_column=None, test_path=
 
 # --- command line -----------------------------------------------------------------------------
 @click.command("search", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--dataset", metavar="NAME", help="bundled dataset: breast_cancer (default), digits, moons, circles")
+@click.option("--dataset", metavar="NAME",
+              help="bundled dataset: breast_cancer (default), digits, moons, circles")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="data file: .csv (one example per row), .npz, .h5 or .mat")
 @click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
@@ -825,7 +836,8 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
     click.echo("best hyperparameters: " + " ".join(f"{k}={_show(v)}" for k, v in res.best_params.items()))
     if res.test_score is not None:
         click.echo(f"test {res.scoring} of the refitted best model: {res.test_score:.4f}")
-    for key, label in (("csv", "results"), ("params", "best params"), ("model", "best model"), ("plot", "plot")):
+    labels = (("csv", "results"), ("params", "best params"), ("model", "best model"), ("plot", "plot"))
+    for key, label in labels:
         click.echo(f"{label}: {res.files[key]}")
 
 
@@ -845,7 +857,8 @@ def _print_top(res, top):
     click.echo(f"top {min(top, len(rows))} of {len(rows)} ({res.seconds:.1f} s on {res.backend}):")
     for r in rows[:top]:
         hp = " ".join(f"{k}={_show(r[k])}" for k in names if k in r)
-        click.echo(f"  {r['mean_test_score']:.4f} ± {r['std_test_score']:.4f}  fit {r['mean_fit_time']:.2f}s  {hp}")
+        click.echo(f"  {r['mean_test_score']:.4f} ± {r['std_test_score']:.4f}  "
+                   f"fit {r['mean_fit_time']:.2f}s  {hp}")
 
 
 if __name__ == "__main__":   # python -m deepstep.search

@@ -141,10 +141,9 @@ class _DeepEstimator(BaseEstimator):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter of {name} must be a bool. Got {self.warm_start!r} instead.")
         v = self.verbose
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-            if not isinstance(v, bool):
-                raise InvalidParameterError(
-                    f"The 'verbose' parameter of {name} must be an int >= 0 or a bool. Got {v!r} instead.")
+        if not isinstance(v, (bool, numbers.Integral)) or v < 0:
+            raise InvalidParameterError(
+                f"The 'verbose' parameter of {name} must be an int >= 0 or a bool. Got {v!r} instead.")
         t = self.blas_threads
         if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1):
             raise InvalidParameterError(
@@ -670,9 +669,9 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
 
     def _targets_for_network(self, y, resume, classes):
         y = np.asarray(y, dtype=np.float64)
-        if resume and (y.ndim == 2) != (self._y_ndim == 2):
-            if not (y.ndim == 2 and y.shape[1] == 1 and self.n_outputs_ == 1):
-                raise ValueError("y changed between one and several outputs since the network was trained.")
+        column = y.ndim == 2 and y.shape[1] == 1 and self.n_outputs_ == 1 if resume else False
+        if resume and (y.ndim == 2) != (self._y_ndim == 2) and not column:
+            raise ValueError("y changed between one and several outputs since the network was trained.")
         if not resume:
             self._y_ndim = y.ndim
         self._resolved_output = "linear"
