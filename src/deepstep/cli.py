@@ -136,7 +136,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, quie
     source = data_path or f"dataset {dataset or 'breast_cancer'}"
     if not quiet:
         click.echo(f"deepstep: training on {source} ({train_ds.n_examples} examples, "
-                   f"{train_ds.n_features} features) for {hp.epochs} epochs", err=True)
+                   f"{train_ds.n_features} features) for {hp.epochs} epochs")
     t0 = time.perf_counter()
     net.fit(train_ds.X, train_ds.y, callbacks=[ProgressBar(hp.epochs, disable=True if quiet else None)])
     elapsed = time.perf_counter() - t0
@@ -146,7 +146,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, quie
     if not quiet:
         h = net.history
         click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
-                   f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""), err=True)
+                   f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
     click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
     if test_ds is not None and test_ds.y is not None:
         click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
@@ -155,11 +155,11 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, quie
 
         persistence.save(net, out_path)
         if not quiet:
-            click.echo(f"deepstep: model saved to {out_path}", err=True)
+            click.echo(f"deepstep: model saved to {out_path}")
     if plot_path:
         plot_history(net.history, plot_path, title=f"deepstep on {source}")
         if not quiet:
-            click.echo(f"deepstep: cost curve saved to {plot_path}", err=True)
+            click.echo(f"deepstep: cost curve saved to {plot_path}")
 
 
 # --- evaluate / predict --------------------------------------------------------------------

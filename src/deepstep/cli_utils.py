@@ -146,15 +146,16 @@ def label_column(text):
 class ProgressBar(Callback):
     """A tqdm bar over epochs showing the current cost (and validation cost)."""
 
-    def __init__(self, total, disable=False, file=None):
-        self.total, self.disable, self.file = total, disable, file
+    def __init__(self, total, disable=False, file=None, mininterval=0.1):
+        self.total, self.disable, self.file, self.mininterval = total, disable, file, mininterval
         self.bar = None
 
     def on_train_begin(self, state):
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=self.total, unit="epoch", desc="training", disable=self.disable,
-                        file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+                        file=self.file or sys.stderr, leave=False, dynamic_ncols=True,
+                        mininterval=self.mininterval)
 
     def on_epoch_end(self, epoch, logs):
         if self.bar is None:

@@ -1,0 +1,305 @@
+"""Tests for the ``deepstep`` command (click's CliRunner, plus a few real subprocess runs)."""
+
+import dataclasses
+import io
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from deepstep import HyperParameters, persistence
+from deepstep.cli import main
+from deepstep.cli_utils import ProgressBar
+from deepstep.errors import TrainingDiverged
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def accuracy(output, split):
+    return float(re.search(rf"{split} accuracy: ([0-9.]+)", output).group(1))
+
+
+def assert_one_line_error(result, code, pattern):
+    assert result.exit_code == code, result.output
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1, result.stderr
+    assert err[0].startswith("deepstep: error: ")
+    assert re.search(pattern, err[0]), err[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def csv_files(tmp_path, rng):
+    X = rng.standard_normal((120, 3))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    for path, sl in ((train, slice(0, 90)), (test, slice(90, 120))):
+        rows = ["f1,f2,f3,label"] + [f"{a:.6f},{b:.6f},{c:.6f},{t}" for (a, b, c), t in zip(X[sl], y[sl])]
+        path.write_text("\n".join(rows) + "\n")
+    return train, test
+
+
+@pytest.fixture
+def csv_model(tmp_path, csv_files):
+    out = tmp_path / "model.npz"
+    r = run("train", "--data", csv_files[0], "--test-data", csv_files[1], "--layers", "6",
+            "--epochs", 40, "--learning-rate", 0.01, "--out", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    return out
+
+
+# --- train ------------------------------------------------------------------------------------------
+def test_train_without_arguments_breast_cancer():
+    r = run("train")
+    assert r.exit_code == 0, r.output
+    assert accuracy(r.stdout, "train") > 0.95
+    assert accuracy(r.stdout, "test") >= 0.95
+    assert "143 examples" in r.stdout
+
+
+def test_every_hyperparameter_is_an_option():
+    r = run("train", "--help")
+    assert r.exit_code == 0
+    for f in dataclasses.fields(HyperParameters):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in r.output, flag
+    assert "--no-early-stopping" in r.output and "--no-shuffle" in r.output
+    assert "Exit codes" in r.output
+
+
+def test_options_reach_the_saved_hyperparameters(tmp_path):
+    out = tmp_path / "m.npz"
+    r = run("train", "--dataset", "moons", "--layers", "8,4", "--activation", "tanh", "--epochs", 3,
+            "--batch-size", 32, "--optimizer", "momentum", "--momentum", 0.8, "--l2", 0.1,
+            "--keep-prob", 0.9, "--early-stopping", "--validation-fraction", 0.2, "--no-shuffle",
+            "--seed", 5, "--dtype", "float64", "--init", "xavier", "--out", out, "-q")
+    assert r.exit_code == 0, r.output
+    hp = persistence.load(out).hp
+    assert hp == HyperParameters(layers=(8, 4), activation="tanh", epochs=3, batch_size=32,
+                                 optimizer="momentum", momentum=0.8, l2=0.1, keep_prob=0.9,
+                                 early_stopping=True, validation_fraction=0.2, shuffle=False, seed=5,
+                                 dtype="float64", init="xavier")
+
+
+@pytest.mark.parametrize("bs", ["full", "auto", "16"])
+def test_batch_size_forms(tmp_path, bs):
+    out = tmp_path / "m.npz"
+    assert run("train", "--dataset", "circles", "--epochs", 1, "--batch-size", bs, "--out", out,
+               "-q").exit_code == 0
+    assert persistence.load(out).hp.batch_size == (int(bs) if bs.isdigit() else bs)
+
+
+def test_quiet_prints_only_the_accuracy_lines():
+    r = run("train", "--dataset", "digits", "--epochs", 2, "--quiet")
+    assert r.exit_code == 0
+    assert r.stderr == ""
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["train", "test"]
+
+
+def test_plot_writes_a_png(tmp_path):
+    p = tmp_path / "cost.png"
+    r = run("train", "--dataset", "moons", "--epochs", 3, "--validation-fraction", 0.2, "--plot", p)
+    assert r.exit_code == 0, r.output
+    assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_bar_shows_the_cost():
+    buf = io.StringIO()
+    bar = ProgressBar(2, disable=False, file=buf, mininterval=0)
+    bar.on_train_begin(None)
+    bar.on_epoch_end(1, {"cost": 0.6931, "val_cost": 0.7})
+    bar.on_epoch_end(2, {"cost": 0.5})
+    bar.on_train_end(None)
+    assert "cost=0.5000" in buf.getvalue() and "val_cost=0.7000" in buf.getvalue()
+
+
+def test_mat_file_uses_its_validation_split_as_test(data_dir):
+    r = run("train", "--data", data_dir / "data.mat", "--epochs", 5, "-q")
+    assert r.exit_code == 0, r.output
+    assert "200 examples" in r.stdout
+
+
+def test_cat_images_through_the_cli(cat_files, tmp_path):
+    """The seed's 4-layer cat network, shortened to 80 full-batch Adam epochs.
+
+    The seed's full run (gd, 2500 epochs) is in the report and the examples;
+    here the bound is loose: 80 epochs reach train 0.86, test 0.64.
+    """
+    out = tmp_path / "cat.npz"
+    r = run("train", "--data", cat_files[0], "--test-data", cat_files[1], "--layers", "20,7,5",
+            "--optimizer", "adam", "--learning-rate", 0.001, "--epochs", 80, "--batch-size", "full",
+            "--init", "scaled", "--out", out, "-q")
+    assert r.exit_code == 0, r.output
+    assert accuracy(r.stdout, "train") >= 0.8
+    assert accuracy(r.stdout, "test") >= 0.6
+    model = persistence.load(out)
+    assert model.input_shape == (64, 64, 3) and model.scaler.kind == "divide255"
+
+    from PIL import Image
+
+    import h5py
+    with h5py.File(cat_files[1], "r") as f:
+        img = f["test_set_x"][1]
+    photo = tmp_path / "photo.png"
+    Image.fromarray(img).resize((128, 96)).save(photo)
+    r = run("predict", out, "--image", photo)
+    assert r.exit_code == 0, r.output
+    assert re.match(rf"{re.escape(str(photo))}: [01] \((non-)?cat\)  \(probability [0-9.]+\)", r.stdout)
+
+
+# --- evaluate / predict / info -------------------------------------------------------------------------
+def test_evaluate_and_predict_round_trip(tmp_path, csv_files, csv_model):
+    r = run("evaluate", csv_model, "--data", csv_files[1])
+    assert r.exit_code == 0, r.output
+    acc = float(re.search(r"accuracy: ([0-9.]+)", r.stdout).group(1))
+    model = persistence.load(csv_model)
+    from deepstep import data
+    ds = data.load_file(csv_files[1])
+    assert acc == pytest.approx(model.evaluate(ds.X, ds.y)["accuracy"], abs=1e-4)
+
+    preds = tmp_path / "preds.csv"
+    r = run("predict", csv_model, "--data", csv_files[1], "--out", preds)
+    assert r.exit_code == 0, r.output
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "prediction,p_1" and len(lines) == 31
+    np.testing.assert_array_equal([int(line.split(",")[0]) for line in lines[1:]], model.predict(ds.X)[0])
+
+    # the same examples without the label column give the same predictions (on stdout)
+    nolabel = tmp_path / "nolabel.csv"
+    nolabel.write_text("\n".join(",".join(line.split(",")[:3]) for line in csv_files[1].read_text().splitlines()))
+    r = run("predict", csv_model, "--data", nolabel)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == lines
+
+
+def test_evaluate_needs_labels(tmp_path, csv_model):
+    p = tmp_path / "x.csv"
+    p.write_text("1,2,3\n4,5,6\n")
+    assert_one_line_error(run("evaluate", csv_model, "--data", p), 1, "no label column")
+
+
+def test_info_shows_summary_hyperparameters_and_history(csv_model):
+    r = run("info", csv_model)
+    assert r.exit_code == 0, r.output
+    for text in ("(6, 3)", "learning_rate", "0.01", "trained for 40 epochs", "f1, f2, f3", "  40  "):
+        assert text in r.stdout, text
+
+
+def test_predict_image_on_a_non_image_model(tmp_path, csv_model):
+    assert_one_line_error(run("predict", csv_model, "--image", tmp_path / "x.png"), 1, "not trained on images")
+
+
+def test_gradcheck_command():
+    r = run("gradcheck", "-n", 1)
+    assert r.exit_code == 0, r.output
+    assert re.search(r"largest relative difference ([0-9.e-]+) \(all below 1e-07\)", r.stdout)
+
+
+def test_commands_of_other_modules_are_registered():
+    r = run("--help")
+    assert "search" in r.output and "experiment" in r.output
+
+
+# --- errors: one line, the right exit code, no traceback ----------------------------------------------------
+def test_missing_data_file():
+    assert_one_line_error(run("train", "--data", "no/such.csv"), 1, "not found: no/such.csv")
+
+
+def test_unreadable_format(tmp_path):
+    p = tmp_path / "d.h5"
+    p.write_text("not hdf5")
+    assert_one_line_error(run("train", "--data", p), 1, "could not be read as HDF5")
+
+
+def test_nan_in_data(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("a,b,y\n1,2,0\n3,nan,1\n")
+    assert_one_line_error(run("train", "--data", p), 1, r"line 3, column 2 .*NaN")
+
+
+def test_wrong_width(tmp_path, csv_model):
+    p = tmp_path / "w.csv"
+    p.write_text("1,2,3,4,0\n5,6,7,8,1\n")
+    assert_one_line_error(run("evaluate", csv_model, "--data", p), 1, "4 features but the model expects 3")
+    assert_one_line_error(run("train", "--data", p.parent / "train.csv", "--test-data", p), 1,
+                          "test data has 4 features")
+
+
+def test_unknown_labels(tmp_path, csv_model):
+    p = tmp_path / "l.csv"
+    p.write_text("1,2,3,7\n4,5,6,0\n")
+    assert_one_line_error(run("evaluate", csv_model, "--data", p), 1, r"Labels \[7\] are not among")
+
+
+def test_corrupt_model(tmp_path, csv_files, csv_model):
+    raw = bytearray(csv_model.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    csv_model.write_bytes(bytes(raw))
+    assert_one_line_error(run("evaluate", csv_model, "--data", csv_files[1]), 1, "model|corrupt")
+    assert_one_line_error(run("info", csv_files[0]), 1, "not a deepstep model")
+    assert_one_line_error(run("info", tmp_path / "none.npz"), 1, "Model file not found")
+
+
+@pytest.mark.parametrize("args,pattern", [
+    (["--activation", "sigmoidd"], "Unknown hidden activation 'sigmoidd'.*Did you mean 'sigmoid'"),
+    (["--learning-rate", "-1"], "'learning_rate' parameter must be a float in"),
+    (["--learning-rate", "abc"], "'abc' is not a valid float"),
+    (["--layers", "20,x"], "'layers' parameter"),
+    (["--batch-size", "lots"], "'batch_size' parameter must be a positive int, 'auto' or 'full'"),
+    (["--keep-prob", "0"], "'keep_prob'"),
+    (["--lerning-rate", "1"], "No such option.*--learning-rate"),
+    (["--dataset", "cancer"], "Unknown dataset 'cancer'"),
+    (["--dataset", "moons", "--data", "x.csv"], "either --data FILE or --dataset NAME"),
+])
+def test_usage_errors_exit_2(args, pattern):
+    assert_one_line_error(run("train", *args), 2, pattern)
+
+
+def test_batch_larger_than_data_is_a_usage_error(tmp_path, csv_files):
+    assert_one_line_error(run("train", "--data", csv_files[0], "--batch-size", 1000), 2, "larger than the 90")
+
+
+def test_diverged_and_interrupted(monkeypatch):
+    from deepstep import network
+
+    def diverge(self, *a, **k):
+        raise TrainingDiverged("The cost became nan at epoch 3")
+
+    monkeypatch.setattr(network.DeepNetwork, "fit", diverge)
+    assert_one_line_error(run("train"), 1, "cost became nan")
+
+    def interrupt(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(network.DeepNetwork, "fit", interrupt)
+    r = run("train")
+    assert r.exit_code == 130 and "interrupted" in r.stderr and "Traceback" not in r.output
+
+
+# --- the installed command, end to end ---------------------------------------------------------------
+def deepstep_command():
+    exe = shutil.which("deepstep", path=str(__import__("pathlib").Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-c", "from deepstep.cli import main; main()"]
+
+
+def test_subprocess_train_and_errors(tmp_path):
+    cmd = deepstep_command()
+    ok = subprocess.run(cmd + ["train", "--dataset", "moons", "--epochs", "3", "-q"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "test accuracy:" in ok.stdout
+
+    bad = subprocess.run(cmd + ["train", "--data", str(tmp_path / "missing.csv")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("deepstep: error: Data file not found")
+
+    usage = subprocess.run(cmd + ["train", "--optimizer", "sgd"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and usage.stderr.startswith("deepstep: error: Unknown optimizer 'sgd'")
