@@ -765,8 +765,8 @@ def load_search_data(dataset=None, data_path=None, label_column=None, test_path=
               help="candidates for random and halving searches")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=SPEC",
               help="search over NAME: a|b|c, log:LOW:HIGH[:N], uniform:LOW:HIGH[:N] or int:LOW:HIGH[:N] "
-                   "(repeat; replaces the default space). Example: -p learning_rate=log:1e-4:1e-1 "
-                   "-p layers=32|64,32")
+                   "(repeat; replaces the default space; quote the | in a shell). Example: "
+                   "-p learning_rate=log:1e-4:1e-1 -p 'layers=32|64,32'")
 @click.option("--set", "-s", "sets", multiple=True, metavar="NAME=VALUE",
               help="hold a hyperparameter fixed, e.g. --set optimizer=momentum (repeat)")
 @click.option("--epochs", type=int, default=50, show_default=True,
@@ -803,7 +803,7 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
     \b
     Examples:
       deepstep search --dataset digits -n 20 --epochs 30
-      deepstep search --method grid -p learning_rate=log:1e-4:1e-1:4 -p layers=32|64,32
+      deepstep search --method grid -p learning_rate=log:1e-4:1e-1:4 -p "layers=32|64,32"
       deepstep search --method halving -n 27 --epochs 81
       deepstep search --backend dask --scheduler tcp://10.0.0.5:8786 -n 100
     """
