@@ -48,8 +48,8 @@ def test_round_trip_identical_predictions_and_parameters(tmp_path, model, proble
 
 
 @pytest.mark.parametrize("kw", [
-    dict(output="softmax", dtype="float64", optimizer="momentum", preprocess="minmax"),
-    dict(optimizer="gd", preprocess="none", activation="tanh"),
+    {"output": "softmax", "dtype": "float64", "optimizer": "momentum", "preprocess": "minmax"},
+    {"optimizer": "gd", "preprocess": "none", "activation": "tanh"},
 ])
 def test_round_trip_other_configurations(tmp_path, rng, kw):
     X = rng.standard_normal((3, 40))
@@ -73,7 +73,7 @@ def test_image_shape_and_class_names_survive(tmp_path, model):
 
 
 def test_warm_start_after_load_continues_bit_for_bit(tmp_path, problem):
-    kw = dict(layers=(6,), epochs=3, batch_size=8, keep_prob=0.8, validation_fraction=0.2, seed=7)
+    kw = {"layers": (6,), "epochs": 3, "batch_size": 8, "keep_prob": 0.8, "validation_fraction": 0.2, "seed": 7}
     a = DeepNetwork(**kw)
     a.fit(*problem)
     persistence.save(a, tmp_path / "m.npz")

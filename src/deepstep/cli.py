@@ -21,9 +21,18 @@ import click
 import numpy as np
 
 from . import __version__
-from .cli_utils import (EXIT_CODES_EPILOG, ProgressBar, class_label, format_metrics, history_tail,
-                        hyperparameter_options, load_image, plot_history,
-                        pop_hyperparameters, run_group)
+from .cli_utils import (
+    EXIT_CODES_EPILOG,
+    ProgressBar,
+    class_label,
+    format_metrics,
+    history_tail,
+    hyperparameter_options,
+    load_image,
+    plot_history,
+    pop_hyperparameters,
+    run_group,
+)
 from .cli_utils import label_column as parse_label_column
 from .errors import DataError, DeepstepError
 
@@ -223,15 +232,12 @@ def _write_predictions(model, X, out_path):
         header = [f"label_{i}" for i in range(pred.shape[0])] + [f"p_{i}" for i in range(pred.shape[0])]
         cols = [pred, proba]
     rows = np.vstack([np.asarray(c, dtype=object) for c in cols]).T
-    fh = open(out_path, "w", newline="") if out_path else sys.stdout
-    try:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for r in rows:
-            w.writerow([f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in r])
-    finally:
-        if out_path:
-            fh.close()
+    fmt = [[f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in r] for r in rows]
+    if out_path:
+        with open(out_path, "w", newline="") as fh:
+            csv.writer(fh).writerows([header, *fmt])
+    else:
+        csv.writer(sys.stdout).writerows([header, *fmt])
     if out_path:
         click.echo(f"deepstep: {X.shape[1]} predictions written to {out_path}", err=True)
 
@@ -297,8 +303,8 @@ def gradcheck(seed, n, threshold, verbose):
 
 
 # --- commands owned by other modules --------------------------------------------------------
-from .experiments import experiment_command  # noqa: E402
-from .search import search_command  # noqa: E402
+from .experiments import experiment_command
+from .search import search_command
 
 main.add_command(search_command)
 main.add_command(experiment_command)

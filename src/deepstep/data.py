@@ -79,7 +79,7 @@ class Dataset:
     class_names: list | None = None
     preprocess: str = "standardize"
     source: str = ""
-    test: "Dataset | None" = field(default=None, repr=False)
+    test: Dataset | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -306,7 +306,7 @@ def load_npz(path) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- any failure to parse means "not a readable .npz"
         raise DataError(f"{path} could not be read as a .npz archive: {exc}") from None
     xk = next((k for k in ("X", "x") if k in arrays), None)
     if xk is None:
@@ -360,7 +360,7 @@ def load_mat(path) -> Dataset:
     path = os.fspath(path)
     try:
         d = scipy.io.loadmat(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- scipy raises many types for unreadable files
         raise DataError(f"{path} could not be read as a MAT file: {exc}") from None
     if "X" not in d:
         raise DataError(f"{path} has no variable 'X'; it holds {sorted(k for k in d if not k.startswith('__'))}.")
@@ -411,7 +411,7 @@ def load_dataset(name, test_fraction=TEST_FRACTION, seed=SPLIT_SEED):
         x, y = datasets.make_circles(n_samples=600, noise=0.05, factor=0.5, random_state=seed)
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
     src = f"dataset:{name}"
-    make = lambda a, b, part: Dataset(  # noqa: E731
+    make = lambda a, b, part: Dataset(
         np.ascontiguousarray(a.T, dtype=np.float64), b.astype(np.int64), feature_names, None,
         class_names, "standardize", f"{src}:{part}")
     return make(xtr, ytr, "train"), make(xte, yte, "test")

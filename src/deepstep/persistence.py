@@ -213,7 +213,7 @@ def _read(path):
     not_model = f"{path} is not a deepstep model file"
     try:
         z = np.load(path, allow_pickle=False)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- whatever np.load raises, it is not a model archive
         raise ModelFileError(f"{not_model} (it is not a .npz archive, or it is truncated).") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise ModelFileError(f"{not_model} (it holds a single array, not a model archive).")
@@ -222,7 +222,7 @@ def _read(path):
             raise ModelFileError(f"{not_model} (no 'metadata' entry; it holds {sorted(z.files)[:6]}).")
         try:
             meta = json.loads(str(z["metadata"][()]))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- bad zip entry, bad JSON: all mean corrupt
             raise ModelFileError(f"{path} is corrupt: its metadata cannot be read ({exc}).") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
             raise ModelFileError(f"{not_model} (its metadata does not say format {FORMAT_NAME!r}).")
@@ -236,7 +236,7 @@ def _read(path):
                 f"Upgrade deepstep to load it.")
         try:
             arrays = {k: z[k] for k in z.files if k != "metadata"}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- CRC, zlib, EOF errors: all mean corrupt
             raise ModelFileError(f"{path} is corrupt or truncated: {exc}.") from None
     expected = meta.get("arrays", {})
     missing = sorted(set(expected) - set(arrays))
