@@ -135,7 +135,7 @@ def _message(**kw):
 
 @pytest.mark.parametrize("field, value, expected", BAD, ids=[f"{f}={v!r}" for f, v, _ in BAD])
 def test_message_names_parameter_and_value(field, value, expected):
-    """Name and value (the part of the message the range bug above does not touch)."""
+    """The message starts with the parameter's name and ends with the value given."""
     msg = _message(**{field: value})
     assert msg.startswith(f"The '{field}' parameter must be ")
     assert msg.endswith(" instead.") and (repr(value) in msg or str(value) in msg)
