@@ -27,6 +27,7 @@ from .optimizers import OPTIMIZERS, SCHEDULES
 OUTPUTS = ("auto", "sigmoid", "softmax", "linear")
 DTYPES = ("float32", "float64")
 PREPROCESS = ("none", "standardize", "minmax", "divide255")
+INIT_RNGS = ("pcg64", "mt19937")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class HyperParameters:
     # Architecture and initialization.
     output: str = "auto"
     init: str = "auto"
+    init_rng: str = "pcg64"
     # Optimization.
     optimizer: str = "adam"
     beta2: float = 0.999
@@ -114,6 +116,8 @@ FIELD_HELP = {
     "keep_prob": "inverted-dropout keep probability on hidden layers, in (0, 1]",
     "output": "output layer: auto (from the labels), sigmoid, softmax, linear",
     "init": "weight initializer: auto, random (×0.01), scaled, xavier, he, large, zeros",
+    "init_rng": "stream of the initial weights: pcg64 (NumPy's Generator) or mt19937 (NumPy's legacy "
+                "np.random.seed(seed); randn stream: seed=1 gives the seed's published starting weights)",
     "optimizer": "gd, momentum, nesterov, rmsprop or adam",
     "beta2": "β2 for adam and rmsprop",
     "epsilon": "ε for adam and rmsprop",
@@ -208,6 +212,7 @@ def _validate(hp):
     _choice(hp, "output", OUTPUTS, "output")
     if hp.init != "auto":
         _choice(hp, "init", INITIALIZERS, "initializer")
+    _choice(hp, "init_rng", INIT_RNGS, "init_rng")
     _choice(hp, "optimizer", OPTIMIZERS, "optimizer")
     _real(hp, "beta2", 0, 1, hi_open=True)
     _real(hp, "epsilon", 0, math.inf, lo_open=True)

@@ -52,7 +52,8 @@ class DeepNetwork:
         self.scaler = Scaler(self.hp.preprocess)
         self.history = training.History()
         self.input_shape = None       # e.g. (64, 64, 3) for image models
-        self.feature_names = None
+        self.feature_names = None     # one name per input feature, when the data had them
+        self.class_names = None       # display names of the classes (e.g. from an HDF5 file)
         self.train_state = None       # set when a run was interrupted mid-epoch
 
     # -- structure ------------------------------------------------------------------
@@ -87,6 +88,10 @@ class DeepNetwork:
         init_rng, self._split_rng, self._rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(hp.seed).spawn(3)
         )
+        if hp.init_rng == "mt19937":
+            # NumPy's legacy stream, local to this model: RandomState(seed).standard_normal
+            # draws what np.random.seed(seed); np.random.randn(...) draws.
+            init_rng = np.random.RandomState(hp.seed)
         if hp.init == "auto":
             names = [AUTO_INIT.get(a, "xavier") for a in acts[:-1]]
             names.append(names[-1] if names else "xavier")  # output: by its input's activation
@@ -99,6 +104,19 @@ class DeepNetwork:
         self.history = training.History()
         self.train_state = None
         return self
+
+    def set_hyperparameters(self, hp: HyperParameters):
+        """Change hyperparameters of a built model (warm starts); the architecture must stay."""
+        if self.is_built:
+            old = self.hp
+            fixed = ("layers", "activation", "output", "dtype", "optimizer")
+            changed = [f for f in fixed if getattr(old, f) != getattr(hp, f)]
+            if changed:
+                raise InvalidParameterError(
+                    f"Cannot change {', '.join(changed)} of a trained model; build a new DeepNetwork."
+                )
+            self._optimizer.hp = hp
+        self.hp = hp
 
     @property
     def parameters(self) -> dict:
