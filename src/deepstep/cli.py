@@ -14,6 +14,8 @@ model) print one line ``deepstep: error: ...`` on stderr and exit with 1
 from __future__ import annotations
 
 import csv
+import os
+import shlex
 import sys
 import time
 
@@ -23,8 +25,11 @@ import numpy as np
 from . import __version__
 from .cli_utils import (
     EXIT_CODES_EPILOG,
+    GracefulStop,
     ProgressBar,
     class_label,
+    data_fingerprint,
+    default_checkpoint_path,
     format_metrics,
     history_tail,
     hyperparameter_options,
@@ -116,9 +121,17 @@ def _load_model(path):
               help="save the trained model to this file (.npz)")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="PNG",
               help="save the cost curve (and validation cost) to this image")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="where Ctrl-C or SIGTERM saves the run to --resume later "
+                   "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz; "
+                   "with --resume: the checkpoint itself]")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False), metavar="CHECKPOINT",
+              help="continue an interrupted run from its checkpoint, with its data and "
+                   "hyperparameters; the result is bit-identical to an uninterrupted run")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the accuracy lines")
 @hyperparameter_options
-def train(data_path, test_path, dataset, label_column, out_path, plot_path, quiet, **kwargs):
+def train(data_path, test_path, dataset, label_column, out_path, plot_path, checkpoint_path, resume_path,
+          quiet, **kwargs):
     """Train a network and print train (and test) accuracy.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -126,34 +139,50 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, quie
     --preprocess, which defaults to what suits the data (divide255 for uint8
     images, standardize otherwise).
 
+    Ctrl-C (or SIGTERM) stops at the end of the current mini-batch (of the
+    current epoch with --no-shuffle or full batches), saves a checkpoint and
+    prints the command that resumes it; a second Ctrl-C quits at once.
+
     \b
     Example (the seed's 4-layer cat classifier):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
         --batch-size full --init scaled --preprocess divide255 --dtype float64
     """
-    from .hyperparameters import HyperParameters
-    from .network import DeepNetwork
-
     overrides = pop_hyperparameters(kwargs)
-    label_col = parse_label_column(label_column)
-    hp = HyperParameters(**overrides)                     # validate before loading data
-    train_ds, test_ds = _load_training_data(data_path, test_path, dataset, label_col)
-    if "preprocess" not in overrides:
-        hp = hp.replace(preprocess=train_ds.preprocess)
-    net = DeepNetwork(hp)
-    source = data_path or f"dataset {dataset or 'breast_cancer'}"
-    if not quiet:
-        click.echo(f"deepstep: training on {source} ({train_ds.n_examples} examples, "
-                   f"{train_ds.n_features} features) for {hp.epochs} epochs")
+    if resume_path:
+        net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
+                                                   dataset, label_column)
+        out_path = out_path or run_info.get("out")
+        plot_path = plot_path or run_info.get("plot")
+        checkpoint_path = checkpoint_path or resume_path
+        epochs = net.hp.epochs - net.train_state.epoch
+        source = run_info.get("source", "the checkpoint's data")
+    else:
+        net, run_info, train_ds, test_ds = _start(overrides, data_path, test_path, dataset, label_column,
+                                                  out_path, plot_path)
+        checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
+        epochs = net.hp.epochs
+        source = run_info["source"]
+    hp = net.hp
     t0 = time.perf_counter()
-    net.fit(train_ds.X, train_ds.y, callbacks=[ProgressBar(hp.epochs, disable=True if quiet else None)])
+    with GracefulStop(net) as stopper:
+        if not quiet:       # printed once Ctrl-C is handled: from here on it saves a checkpoint
+            what = (f"resuming {resume_path} at epoch {hp.epochs - epochs + 1} of {hp.epochs}" if resume_path
+                    else f"training on {source} ({train_ds.n_examples} examples, "
+                         f"{train_ds.n_features} features) for {hp.epochs} epochs")
+            click.echo(f"deepstep: {what}")
+        if epochs > 0:
+            net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
+                    callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper], stop=stopper)
     elapsed = time.perf_counter() - t0
-    net.input_shape = train_ds.image_shape
-    net.feature_names = train_ds.feature_names
-    net.class_names = train_ds.class_names
+    state = stopper.state
+    done = (state is None or state.epoch >= hp.epochs
+            or net.history.stopped == "early_stopping")
+    if stopper.signum is not None and not done:
+        return _save_checkpoint(net, stopper, checkpoint_path, run_info)
+    h = net.history
     if not quiet:
-        h = net.history
         click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
                    f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
     click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
@@ -169,6 +198,81 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, quie
         plot_history(net.history, plot_path, title=f"deepstep on {source}")
         if not quiet:
             click.echo(f"deepstep: cost curve saved to {plot_path}")
+
+
+def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path):
+    """A new run: the network, the run record a checkpoint keeps, and the data."""
+    from .hyperparameters import HyperParameters
+    from .network import DeepNetwork
+
+    label_col = parse_label_column(label_column)
+    hp = HyperParameters(**overrides)                     # validate before loading data
+    train_ds, test_ds = _load_training_data(data_path, test_path, dataset, label_col)
+    if "preprocess" not in overrides:
+        hp = hp.replace(preprocess=train_ds.preprocess)
+    net = DeepNetwork(hp)
+    _describe_data(net, train_ds)
+    absolute = lambda p: None if p is None else os.path.abspath(p)  # noqa: E731
+    run_info = {
+        "data": absolute(data_path), "test_data": absolute(test_path),
+        "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
+        "out": absolute(out_path), "plot": absolute(plot_path),
+        "source": data_path or f"dataset {dataset or 'breast_cancer'}",
+        "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
+    }
+    return net, run_info, train_ds, test_ds
+
+
+def _describe_data(net, train_ds):
+    net.input_shape = train_ds.image_shape
+    net.feature_names = train_ds.feature_names
+    net.class_names = train_ds.class_names
+
+
+def _resume(path, overrides, data_path, test_path, dataset, label_column):
+    """The network, run record and data of an interrupted run, checked to be the same data."""
+    from . import persistence
+    from .errors import ModelFileError
+
+    if overrides:
+        flags = ", ".join("--" + k.replace("_", "-") for k in overrides)
+        raise click.UsageError(f"--resume continues a run with the hyperparameters saved in its checkpoint; "
+                               f"drop {flags} (or start a new run without --resume).")
+    net, state, run_info = persistence.load_checkpoint(path, with_run=True)
+    if state is None or run_info is None:
+        raise ModelFileError(f"{path} is not a checkpoint of an interrupted 'deepstep train' run; "
+                             f"nothing to resume (use it with evaluate, predict or info).")
+    if data_path or dataset:
+        run_info = dict(run_info, data=data_path, dataset=dataset, test_data=test_path,
+                        label_column=label_column if label_column is not None else run_info.get("label_column"))
+    train_ds, test_ds = _load_training_data(run_info.get("data"), run_info.get("test_data"),
+                                            run_info.get("dataset"),
+                                            parse_label_column(run_info.get("label_column")))
+    if data_fingerprint(train_ds.X, train_ds.y) != run_info.get("fingerprint"):
+        raise DataError(f"The training data ({run_info.get('data') or run_info.get('dataset')}) differs from "
+                        f"the data the checkpoint {path} was trained on; resume with the same data "
+                        f"(--data FILE) or start a new run.")
+    if net.hp.validation_fraction > 0 and net.hp.seed is not None:
+        # fit() draws the validation split from the model's split generator on every call, also
+        # on a warm start; give it the generator's first state so that the resumed run holds out
+        # the same examples as the interrupted one (see docs/reliability.md).
+        net._split_rng = np.random.default_rng(np.random.SeedSequence(net.hp.seed).spawn(3)[1])
+    return net, run_info, train_ds, test_ds
+
+
+def _save_checkpoint(net, stopper, path, run_info):
+    """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143."""
+    from . import persistence
+
+    if stopper.theta is not None:
+        net._engine.theta[...] = stopper.theta
+    state = stopper.state
+    persistence.save_checkpoint(net, path, train_state=state, run=run_info)
+    where = (f"epoch {state.epoch + 1}, example {state.position}" if state.perm is not None
+             and state.position < state.perm.size else f"end of epoch {state.epoch}")
+    click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
+               f"resume with: deepstep train --resume {shlex.quote(str(path))}", err=True)
+    return stopper.exit_code
 
 
 # --- evaluate / predict --------------------------------------------------------------------

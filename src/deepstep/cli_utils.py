@@ -10,6 +10,9 @@ itself, so the CLI and the Python API give the same error messages.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import signal
 import sys
 
 import click
@@ -19,7 +22,7 @@ from .errors import DataError, DeepstepError, InvalidParameterError
 from .hyperparameters import FIELD_HELP, HyperParameters
 from .training import Callback
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 EXIT_CODES_EPILOG = (
     "\b\nExit codes:\n"
@@ -28,7 +31,8 @@ EXIT_CODES_EPILOG = (
     "       NaN or inf, labels the model does not know, corrupt model file,\n"
     "       training diverged)\n"
     "  2    usage error (unknown option, impossible hyperparameter)\n"
-    "  130  interrupted (Ctrl-C)"
+    "  130  interrupted (Ctrl-C); 'train' wrote a checkpoint to --resume from\n"
+    "  143  terminated (SIGTERM); 'train' wrote a checkpoint to --resume from"
 )
 
 
@@ -248,3 +252,93 @@ def load_image(path, shape):
     except UnidentifiedImageError:
         raise DataError(f"{path} is not an image file Pillow can read.") from None
     return arr.reshape(-1, 1)                               # C order over (row, col, channel)
+
+
+# --- interruption and resume -----------------------------------------------------------
+class GracefulStop(Callback):
+    """Turn SIGINT/SIGTERM during ``fit`` into a stop at the end of the current mini-batch.
+
+    Use as a context manager around ``fit`` and pass the instance both as a
+    callback (it sees the loop's :class:`~deepstep.training.TrainState`) and as
+    ``stop=`` (the loop polls it after every mini-batch and every epoch). A
+    second signal gives up at once (KeyboardInterrupt, exit 130, no checkpoint).
+
+    When the epoch's examples are not shuffled (``--no-shuffle`` or full
+    batches) the loop can only resume at an epoch boundary, so the stop waits
+    for the end of the epoch.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, model):
+        self.model = model
+        self.signum = None        # the signal received, if any
+        self.state = None         # the loop's TrainState (live object)
+        self.theta = None         # the weights when the loop was told to stop
+        self._at_epoch_end = False
+        self._old = {}
+
+    def __enter__(self):
+        for s in self.SIGNALS:
+            self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        self._old = {}
+        return False
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:                 # a second signal: stop now, no checkpoint
+            self.__exit__()
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    # -- Callback ---------------------------------------------------------------
+    def on_train_begin(self, state):
+        self.state = state
+
+    def on_batch_end(self, state):
+        self._at_epoch_end = False
+
+    def on_epoch_end(self, epoch, logs):
+        self._at_epoch_end = True
+        return False
+
+    # -- stop() -----------------------------------------------------------------
+    def __call__(self):
+        if self.signum is None or self.state is None:
+            return False
+        if self.state.perm is None and not self._at_epoch_end:
+            return False                            # unshuffled epoch: resumable only at its end
+        # The loop restores early stopping's best weights when it stops at an epoch
+        # boundary; the checkpoint needs the current ones, so keep them.
+        self.theta = self.model._engine.theta.copy()
+        return True
+
+    @property
+    def name(self):
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self):
+        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+def default_checkpoint_path(out_path):
+    """``model.npz`` -> ``model.ckpt.npz`` next to it; no --out: ``deepstep-checkpoint.npz``."""
+    if not out_path:
+        return "deepstep-checkpoint.npz"
+    root, ext = os.path.splitext(os.fspath(out_path))
+    return f"{root}.ckpt{ext or '.npz'}"
+
+
+def data_fingerprint(X, y) -> str:
+    """SHA-256 of the training data, so a resumed run can check it trains on the same examples."""
+    h = hashlib.sha256()
+    for a in (X, y):
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(f"{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
