@@ -172,9 +172,13 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
                     else f"training on {source} ({train_ds.n_examples} examples, "
                          f"{train_ds.n_features} features) for {hp.epochs} epochs")
             click.echo(f"deepstep: {what}")
+        # A diverging run overflows before its cost turns non-finite; the loop detects that and
+        # raises TrainingDiverged (one error line), so NumPy's warnings would only be noise.
         if epochs > 0:
-            net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
-                    callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper], stop=stopper)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
+                        callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
+                        stop=stopper)
     elapsed = time.perf_counter() - t0
     state = stopper.state
     done = (state is None or state.epoch >= hp.epochs
