@@ -79,7 +79,7 @@ def test_signal_then_resume_is_bit_identical(tmp_path, csv_data, reference, sig,
         assert first.startswith("deepstep: training on"), first
         time.sleep(wait)
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
     ckpt = default_checkpoint_path(out)

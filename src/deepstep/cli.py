@@ -216,7 +216,7 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
         hp = hp.replace(preprocess=train_ds.preprocess)
     net = DeepNetwork(hp)
     _describe_data(net, train_ds)
-    absolute = lambda p: None if p is None else os.path.abspath(p)  # noqa: E731
+    absolute = lambda p: None if p is None else os.path.abspath(p)
     run_info = {
         "data": absolute(data_path), "test_data": absolute(test_path),
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,

@@ -447,6 +447,7 @@ def _rebuild(meta, arrays):
     _check(acts is None or acts == [*hp.hidden_activations, targets["output"]],
            f"activations {acts!r} do not match the hyperparameters")
 
+    _check(bool(np.isfinite(theta).all()), "the parameters contain NaN or inf (save() never writes those)")
     model = DeepNetwork(hp)
     model.build(dims[0], TargetEncoder.from_dict(targets))
     _check(model.layer_dims == dims, f"layer dims {dims} do not match the hyperparameters "
@@ -461,9 +462,11 @@ def _rebuild(meta, arrays):
     state = {"t": opt["t"]}
     for k in opt["slots"]:
         a = arrays.get(f"opt_{k}")
-        if a is None or a.shape != eng.theta.shape:
-            raise ModelFileError(f"optimizer state {k!r} has shape {None if a is None else a.shape}, "
-                                 f"expected {eng.theta.shape}.")
+        if a is None or a.shape != eng.theta.shape or a.dtype != eng.theta.dtype:
+            raise ModelFileError(f"optimizer state {k!r} has shape {None if a is None else a.shape} and dtype "
+                                 f"{None if a is None else a.dtype}, expected {eng.theta.shape} "
+                                 f"{eng.theta.dtype}.")
+        _check(bool(np.isfinite(a).all()), f"optimizer state {k!r} contains NaN or inf")
         state[k] = a
     model._optimizer.set_state(state, eng.theta)
 
@@ -473,8 +476,11 @@ def _rebuild(meta, arrays):
     needs = {"shift", "factor"} if kind in ("standardize", "minmax") else set()
     _check(set(scaler) == needs, f"a {kind!r} scaler with arrays {sorted(scaler)}")
     for k, v in scaler.items():
-        if v.shape != (dims[0],):
-            raise ModelFileError(f"scaler {k!r} has shape {v.shape}, expected ({dims[0]},).")
+        if v.shape != (dims[0],) or v.dtype != np.float64:
+            raise ModelFileError(f"scaler {k!r} has shape {v.shape} and dtype {v.dtype}, expected "
+                                 f"({dims[0]},) float64.")
+        _check(bool(np.isfinite(v).all()) and float(np.abs(v).max(initial=0)) < 1e30,
+               f"scaler {k!r} holds NaN, inf or absurd values")
     model.scaler = Scaler.from_arrays(kind, scaler)
 
     shape = meta.get("input_shape")
@@ -535,6 +541,6 @@ def _train_state(tsd, arrays, theta, TrainState):
                "the interrupted epoch's permutation is not a permutation")
     ts.best_theta = arrays.get("ts_best_theta")
     if ts.best_theta is not None:
-        _check(ts.best_theta.shape == theta.shape and ts.best_theta.dtype == theta.dtype,
-               "the best weights have the wrong shape")
+        _check(ts.best_theta.shape == theta.shape and ts.best_theta.dtype == theta.dtype
+               and bool(np.isfinite(ts.best_theta).all()), "the best weights have the wrong shape or values")
     return ts
