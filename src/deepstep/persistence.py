@@ -15,6 +15,13 @@ File layout (``FORMAT_VERSION`` 1)::
     ts_<name>       checkpoints only: the interrupted epoch's permutation,
                     the best weights seen by early stopping
 
+Checkpoints also carry ``train_state`` (the loop's position) and ``run`` (what
+``deepstep train --resume`` needs: the data paths, a fingerprint of the data).
+
+Loading treats the file as untrusted (see the loader's notes below and
+docs/reliability.md): no pickle, headers checked before any array is read,
+every field validated, and ModelFileError is the only error it raises.
+
 Writes are atomic: the file is written to a temporary name in the same
 directory, flushed and fsync'ed, then renamed over the target with
 ``os.replace`` (and the directory fsync'ed), so a crash mid-write leaves the
