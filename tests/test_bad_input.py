@@ -80,21 +80,11 @@ def fit(X, y, **hp):
     return DeepNetwork(**{"layers": (4,), "epochs": 1, **hp}).fit(X, y)
 
 
-XFAIL_ORIENT = pytest.mark.xfail(strict=True, reason="network.fit: no examples-x-features hint yet "
-                                 "when X.shape[0] == len(y) (core change requested)")
-XFAIL_OBJECT = pytest.mark.xfail(strict=True, reason="targets.TargetEncoder._infer_labels: object labels "
-                                 "(None) raise TypeError, not DataError (core change requested)")
-XFAIL_COMPLEX = pytest.mark.xfail(strict=True, reason="network._check_X accepts complex X with a "
-                                  "ComplexWarning (core change requested)")
-XFAIL_REPR = pytest.mark.xfail(strict=True, reason="targets.TargetEncoder._infer_labels shows the class "
-                               "as np.int64(1) (core change requested)")
-XFAIL_UNKNOWN_HP = pytest.mark.xfail(strict=True, reason="DeepNetwork(**overrides) with an unknown name "
-                                     "raises TypeError from dataclasses.replace (core change requested)")
 
 PY_CASES = [
     # shapes and orientation
     pytest.param(lambda c: fit(c.X.T, c.y), DataError, r"examples x features.*X\.T",
-                 marks=XFAIL_ORIENT, id="fit-examples-as-rows-hint"),
+                 id="fit-examples-as-rows-hint"),
     pytest.param(lambda c: fit(c.X, c.y[:-5]), DataError, r"40 examples .* Y has 35", id="fit-length-mismatch"),
     pytest.param(lambda c: fit(c.X[0], c.y), DataError, r"must be 2-D with shape \(n_x, m\)", id="fit-1d-X"),
     pytest.param(lambda c: fit(np.zeros((2, 2, 40)), c.y), DataError, r"2-D", id="fit-3d-X"),
@@ -125,7 +115,7 @@ PY_CASES = [
     pytest.param(lambda c: fit(c.X, np.ones(40, int)), DataError, r"single class .*at least two",
                  id="single-class"),
     pytest.param(lambda c: fit(c.X, np.ones(40, int)), DataError, r"single class \(1\)",
-                 marks=XFAIL_REPR, id="single-class-shows-the-label"),
+                 id="single-class-shows-the-label"),
     pytest.param(lambda c: fit(c.X, np.arange(40) % 3, output="sigmoid"), DataError,
                  r"sigmoid output produces 2 classes.*3.*softmax", id="sigmoid-three-classes"),
     pytest.param(lambda c: fit(c.X, np.vstack([c.y, c.y * 2.5]), output="sigmoid"), DataError,
@@ -137,11 +127,11 @@ PY_CASES = [
     pytest.param(lambda c: fit(c.X, np.array(["a", "b"] * 20), output="linear"), DataError,
                  r"linear \(regression\) output needs numeric targets", id="string-labels-for-regression"),
     pytest.param(lambda c: fit(c.X, np.array([None] * 40)), DataError, r"label",
-                 marks=XFAIL_OBJECT, id="object-labels"),
+                 id="object-labels"),
     pytest.param(lambda c: fit(np.array([["a"] * 40] * 3), c.y), DataError, r"X must be numeric.*encode text",
                  id="text-features"),
     pytest.param(lambda c: fit(c.X + 1j, c.y), DataError, r"complex",
-                 marks=XFAIL_COMPLEX, id="complex-features"),
+                 id="complex-features"),
     # hyperparameters
     pytest.param(lambda c: HyperParameters(activation="relux"), InvalidParameterError,
                  r"Unknown hidden activation 'relux'.*Did you mean 'relu'", id="unknown-activation"),
@@ -156,7 +146,7 @@ PY_CASES = [
     pytest.param(lambda c: HyperParameters(preprocess="standardise"), InvalidParameterError,
                  r"Unknown preprocess 'standardise'.*Did you mean 'standardize'", id="unknown-preprocess"),
     pytest.param(lambda c: DeepNetwork(learnin_rate=0.1), InvalidParameterError, r"learnin_rate.*learning_rate",
-                 marks=XFAIL_UNKNOWN_HP, id="unknown-hyperparameter-name"),
+                 id="unknown-hyperparameter-name"),
     pytest.param(lambda c: HyperParameters(learning_rate=0), InvalidParameterError,
                  r"'learning_rate' parameter must be a float in \(0, inf\). Got 0", id="learning-rate-zero"),
     pytest.param(lambda c: HyperParameters(learning_rate=-0.1), InvalidParameterError,

@@ -87,6 +87,10 @@ class HyperParameters:
         return (a,) * len(self.layers) if isinstance(a, str) else tuple(a)
 
     def replace(self, **changes) -> "HyperParameters":
+        known = {f.name for f in dataclasses.fields(self)}
+        for name in changes:
+            if name not in known:
+                raise unknown_name("hyperparameter", name, known)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:

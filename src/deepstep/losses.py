@@ -80,7 +80,7 @@ def categorical_crossentropy_dA(AL, Y):
 # J = 1/(2m) sum( (AL - Y)^2 )                         AL, Y: (n_y, m)
 def squared_error(AL, Y):
     m = Y.shape[1]
-    D = AL - Y
+    D = np.subtract(AL, Y, dtype=np.float64)  # float64: squares of float32 outputs can overflow
     return float(0.5 / m * np.sum(D * D))
 
 

@@ -175,12 +175,18 @@ class DeepNetwork:
         Y = np.asarray(Y)
         m = X.shape[1]
         if Y.shape[-1] != m:
-            raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.")
+            hint = (" It looks like X is examples x features: pass X.T (deepstep's model takes (n_x, m))."
+                    if X.shape[0] == Y.shape[-1] else "")
+            raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.{hint}")
         resume = warm_start and self.is_built
         if not resume:
             self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
         if validation_data is None and hp.validation_fraction > 0:
-            idx = self._split_rng.permutation(m)
+            # The split generator is never advanced: every fit and warm start (and a
+            # model loaded from a file) holds out the same examples.
+            bits = type(self._split_rng.bit_generator)()
+            bits.state = self._split_rng.bit_generator.state
+            idx = np.random.Generator(bits).permutation(m)
             n_val = max(1, int(round(hp.validation_fraction * m)))
             if n_val >= m:
                 raise DataError(f"validation_fraction={hp.validation_fraction} leaves no training data.")
@@ -302,6 +308,8 @@ class DeepNetwork:
             raise DataError(f"X must be 2-D with shape (n_x, m), one example per column. Got shape {X.shape}.")
         if X.size == 0:
             raise DataError(f"X is empty (shape {X.shape}); it needs at least one feature and one example.")
+        if np.iscomplexobj(X):
+            raise DataError("X is complex; deepstep trains on real numbers (split real and imaginary parts).")
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
             raise DataError(f"X must be numeric. Got dtype {X.dtype}; encode text features as numbers first.")
         if not fitting and self._engine is not None:

@@ -422,7 +422,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
     def __init__(self, *, learning_rate=_HP["learning_rate"], epochs=_HP["epochs"],
                  layers=_HP["layers"], activation=_HP["activation"], momentum=_HP["momentum"],
                  batch_size=_HP["batch_size"], l2=_HP["l2"], keep_prob=_HP["keep_prob"],
-                 output=_HP["output"], init=_HP["init"], optimizer=_HP["optimizer"],
+                 output=_HP["output"], init=_HP["init"], init_rng=_HP["init_rng"],
+                 optimizer=_HP["optimizer"],
                  beta2=_HP["beta2"], epsilon=_HP["epsilon"], lr_schedule=_HP["lr_schedule"],
                  decay_rate=_HP["decay_rate"], decay_interval=_HP["decay_interval"],
                  validation_fraction=_HP["validation_fraction"],
@@ -440,6 +441,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         self.keep_prob = keep_prob
         self.output = output
         self.init = init
+        self.init_rng = init_rng
         self.optimizer = optimizer
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -623,7 +625,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     def __init__(self, *, learning_rate=_HP["learning_rate"], epochs=_HP["epochs"],
                  layers=_HP["layers"], activation=_HP["activation"], momentum=_HP["momentum"],
                  batch_size=_HP["batch_size"], l2=_HP["l2"], keep_prob=_HP["keep_prob"],
-                 output="linear", init=_HP["init"], optimizer=_HP["optimizer"],
+                 output="linear", init=_HP["init"], init_rng=_HP["init_rng"],
+                 optimizer=_HP["optimizer"],
                  beta2=_HP["beta2"], epsilon=_HP["epsilon"], lr_schedule=_HP["lr_schedule"],
                  decay_rate=_HP["decay_rate"], decay_interval=_HP["decay_interval"],
                  validation_fraction=_HP["validation_fraction"],
@@ -641,6 +644,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         self.keep_prob = keep_prob
         self.output = output
         self.init = init
+        self.init_rng = init_rng
         self.optimizer = optimizer
         self.beta2 = beta2
         self.epsilon = epsilon

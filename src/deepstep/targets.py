@@ -45,12 +45,18 @@ class TargetEncoder:
             if not numeric:
                 raise DataError(f"A linear (regression) output needs numeric targets. Got dtype {y.dtype}.")
             return cls("linear", "matrix", None, 1)
-        classes = np.unique(y)
+        try:
+            classes = np.unique(y)
+        except TypeError:
+            raise DataError(
+                "The labels mix values that cannot be compared (e.g. None among strings); "
+                "use labels of one type."
+            ) from None
         if output == "sigmoid" and numeric and set(classes.tolist()) <= {0, 1}:
             classes = np.array([0, 1], dtype=y.dtype)
         if len(classes) < 2:
             raise DataError(
-                f"The labels contain a single class ({classes[0]!r}); a classifier needs at least two."
+                f"The labels contain a single class ({classes[0].item()!r}); a classifier needs at least two."
             )
         if output == "sigmoid" and len(classes) > 2:
             raise DataError(
