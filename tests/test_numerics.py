@@ -150,8 +150,6 @@ def test_divergence_is_detected_at_the_first_non_finite_cost(problem, kw):
     assert len(net.history.get("cost", [])) < 30
 
 
-@pytest.mark.xfail(strict=True, reason="training.run snapshots last_good at the epoch start even when the "
-                   "last step of the previous epoch made theta non-finite (core change requested)")
 def test_diverged_model_keeps_finite_weights(problem):
     X, y = problem
     net = diverging_network(batch_size="full", learning_rate=1e6, epochs=50)

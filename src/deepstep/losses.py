@@ -50,9 +50,14 @@ def get_loss(name: str) -> Loss:
         raise unknown_name("loss", name, LOSSES) from None
 
 
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
+
+
 def _clip(AL):
-    eps = np.finfo(AL.dtype).eps if np.issubdtype(AL.dtype, np.floating) else 1e-15
-    return np.clip(AL, eps, 1 - eps)
+    """AL clipped to [eps, 1 - eps] of its dtype (a new array)."""
+    eps = _EPS.get(AL.dtype, 1e-15)
+    P = np.maximum(AL, eps)
+    return np.minimum(P, 1 - eps, out=P)
 
 
 # J = -1/m sum( Y log AL + (1-Y) log(1-AL) )          AL, Y: (n_y, m)

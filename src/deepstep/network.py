@@ -232,6 +232,12 @@ class DeepNetwork:
         X = self._check_X(X)
         return self._engine.predict(self.scaler.transform(X, self.hp.dtype))
 
+    def decision_function(self, X):
+        """The output layer's pre-activation Z[L] (logits), shape (n_y, m)."""
+        self._require_built()
+        X = self._check_X(X)
+        return self._engine.predict(self.scaler.transform(X, self.hp.dtype), logits=True)
+
     def predict(self, X):
         """Labels (1, m) for classification (the seed's ``predict``), values (n_y, m) for regression."""
         AL = self.predict_proba(X)

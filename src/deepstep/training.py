@@ -91,27 +91,56 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     when it returns True the loop returns with ``state`` pointing at the next
     batch. Returns the (updated) state.
     """
+    hp, eng, history = model.hp, model._engine, model.history
+    bs = resolve_batch_size(hp.batch_size, Xr.shape[0])
+    state = state or TrainState(epoch=model._epochs_done)
+    end_epoch = state.epoch + epochs
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    last_good = eng.theta.copy()
+    # A diverging run overflows before its cost turns non-finite; that is reported
+    # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good)
+    if interrupted:                      # mid-epoch: resumable as is, nothing restored
+        return state
+    if hp.early_stopping and state.best_theta is not None:
+        eng.theta[...] = state.best_theta
+        history.best_epoch = state.best_epoch
+    for cb in callbacks:
+        cb.on_train_end(history)
+    return state
+
+
+def _diverged(model, cost, state, last_good):
+    model._engine.theta[...] = last_good
+    model.history.stopped = "diverged"
+    return TrainingDiverged(
+        f"The cost became {cost} at epoch {state.epoch + 1} (learning_rate="
+        f"{model.hp.learning_rate:g}). Training stopped and the model keeps its weights from "
+        f"the last finite epoch; try a smaller learning rate."
+    )
+
+
+def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good):
     hp, eng, opt, rng = model.hp, model._engine, model._optimizer, model._rng
     history = model.history
     m = Xr.shape[0]
-    bs = resolve_batch_size(hp.batch_size, m)
     full = bs >= m
     keep, l2 = hp.keep_prob, hp.l2
     dropout = keep < 1.0
     classify = model._targets.output != "linear"
     sig = model._targets.output == "sigmoid"
-    state = state or TrainState(epoch=model._epochs_done)
-    end_epoch = state.epoch + epochs
     xbuf, ybuf = {}, {}
-    for cb in callbacks:
-        cb.on_train_begin(state)
-    last_good = eng.theta.copy()
-
     while state.epoch < end_epoch:
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
         if state.perm is None:
             state.perm = rng.permutation(m) if (hp.shuffle and not full) else None
             state.position, state.cost_sum, state.correct = 0, 0.0, 0
+            # The previous epoch's last step may have left non-finite weights
+            # behind a finite cost: never snapshot those as "good".
+            if not np.isfinite(eng.theta).all():
+                raise _diverged(model, "non-finite weights", state, last_good)
             np.copyto(last_good, eng.theta)
         perm = state.perm
         while state.position < m:
@@ -138,13 +167,7 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
             AL = eng.forward(X, ws, keep, rng)
             cost = eng.cost(AL, Y, l2)
             if not math.isfinite(cost):
-                eng.theta[...] = last_good
-                history.stopped = "diverged"
-                raise TrainingDiverged(
-                    f"The cost became {cost} at epoch {state.epoch + 1} (learning_rate="
-                    f"{hp.learning_rate:g}). Training stopped and the model keeps its weights from "
-                    f"the last finite epoch; try a smaller learning rate."
-                )
+                raise _diverged(model, cost, state, last_good)
             state.cost_sum += cost * k
             if classify:
                 if sig:
@@ -158,7 +181,7 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
                 cb.on_batch_end(state)
             if stop is not None and stop():
                 if state.position < m:
-                    return state
+                    return True
                 break
 
         # -- end of epoch ------------------------------------------------------------
@@ -176,13 +199,7 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
             halt = bool(cb.on_epoch_end(state.epoch, logs)) or halt
         if halt or (stop is not None and stop()):
             break
-
-    if hp.early_stopping and state.best_theta is not None:
-        eng.theta[...] = state.best_theta
-        history.best_epoch = state.best_epoch
-    for cb in callbacks:
-        cb.on_train_end(history)
-    return state
+    return False
 
 
 def _early_stopping(model, state, logs, has_val):
