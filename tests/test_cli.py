@@ -300,5 +300,6 @@ def test_subprocess_train_and_errors(tmp_path):
     assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("deepstep: error: Data file not found")
 
-    usage = subprocess.run(cmd + ["train", "--optimizer", "sgd"], capture_output=True, text=True, timeout=120, check=False)
+    usage = subprocess.run(cmd + ["train", "--optimizer", "sgd"], capture_output=True, text=True,
+                           timeout=120, check=False)
     assert usage.returncode == 2 and usage.stderr.startswith("deepstep: error: Unknown optimizer 'sgd'")

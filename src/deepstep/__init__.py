@@ -7,8 +7,7 @@ governs training is one :class:`HyperParameters`.
 
 from . import steps
 from .activations import register_activation
-from .errors import (DataError, DeepstepError, InvalidParameterError, ModelFileError,
-                     NotFittedError, TrainingDiverged)
+from .errors import DataError, DeepstepError, InvalidParameterError, ModelFileError, NotFittedError, TrainingDiverged
 from .hyperparameters import HyperParameters
 from .network import DeepNetwork
 from .training import Callback, History

@@ -17,8 +17,8 @@ Users add their own with :func:`register_activation`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

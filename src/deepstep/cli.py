@@ -411,8 +411,8 @@ def gradcheck(seed, n, threshold, verbose):
 
 
 # --- commands owned by other modules --------------------------------------------------------
-from .experiments import experiment_command
-from .search import search_command
+from .experiments import experiment_command  # noqa: E402  (registered after main is defined)
+from .search import search_command  # noqa: E402
 
 main.add_command(search_command)
 main.add_command(experiment_command)

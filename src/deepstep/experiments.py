@@ -511,7 +511,7 @@ def plot_result(result, out_dir, dpi=80):
 
 
 # --- the command --------------------------------------------------------------------------
-import click  # the CLI's dependency; this module is imported by the CLI only
+import click  # noqa: E402  (the CLI's dependency; this module is imported by the CLI only)
 
 
 @click.command("experiment")

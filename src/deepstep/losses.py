@@ -19,8 +19,8 @@ a saturated output gives a large finite cost rather than inf or NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
