@@ -212,3 +212,22 @@ def test_predict_before_fit_says_not_fitted():
     X, _ = _blobs(m=5)
     with pytest.raises(NotFittedError, match="not trained"):
         _small().predict(X)
+
+
+def test_save_and_load_methods_round_trip(tmp_path):
+    """DeepNetwork.save / DeepNetwork.load, the Keras-style spelling of deepstep.persistence."""
+    X, y = _blobs()
+    net = _small(epochs=2)
+    net.fit(X, y)
+    path = net.save(tmp_path / "model.npz")
+    again = DeepNetwork.load(path)
+    assert np.array_equal(again.predict_proba(X), net.predict_proba(X))
+    assert again.hp == net.hp
+
+
+def test_decision_function_is_the_output_pre_activation():
+    X, y = _blobs()
+    net = _small(epochs=2, dtype="float64")
+    net.fit(X, y)
+    Z = net.decision_function(X)
+    np.testing.assert_allclose(1 / (1 + np.exp(-Z)), net.predict_proba(X), rtol=1e-12)

@@ -276,6 +276,24 @@ class DeepNetwork:
         logs.update(metrics)
         return logs
 
+    # -- files ----------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the model to ``path`` (a single ``.npz``, atomically, no pickle); returns the path.
+
+        The file carries architecture, hyperparameters, parameters, optimizer
+        state, preprocessing, classes and history: see :mod:`deepstep.persistence`.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "DeepNetwork":
+        """Read a model written by :meth:`save` (or ``deepstep train --out``)."""
+        from .persistence import load
+
+        return load(path)
+
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:
         """The seed's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""
