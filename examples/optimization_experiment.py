@@ -2,11 +2,17 @@
 
 Prints the table (setting, train accuracy, test accuracy, published) for each
 engine and saves the decision-boundary and cost plots into --out-dir (default
-docs/img/). The same as ``deepstep experiment optimization``; see docs/experiments.md.
+out/experiments/, a scratch folder). The same as ``deepstep experiment optimization``;
+see docs/experiments.md.
 
 Usage::
 
-    python examples/optimization_experiment.py [--out-dir docs/img] [--quick] [--engine steps|model|both]
+    python examples/optimization_experiment.py [--out-dir DIR] [--quick] [--engine steps|model|both]
+
+The committed images in docs/img come from the full run of both engines; regenerate
+them (and only then write into docs/img) from the repository root with::
+
+    python examples/optimization_experiment.py --out-dir docs/img
 """
 
 from __future__ import annotations
@@ -14,14 +20,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepstep.experiments import run_experiment
-
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "img"
+from deepstep.experiments import DEFAULT_OUT_DIR, run_experiment
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
+                        help=f"folder for the plots (default: {DEFAULT_OUT_DIR}; "
+                             f"docs/img regenerates the committed images)")
     parser.add_argument("--quick", action="store_true", help="a smoke run with far fewer iterations")
     parser.add_argument("--engine", choices=("steps", "model", "both"), default="both")
     args = parser.parse_args(argv)

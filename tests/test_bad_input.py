@@ -53,6 +53,8 @@ def ctx(tmp_path_factory):
         wide=w("wide.csv", "1,2,3,4,0\n5,6,7,8,1\n"),
         unknown_labels=w("labels.csv", "1,2,3,7\n4,5,6,0\n"),
         no_ext=w("data", "1,2,0\n"),
+        notes=w("notes.txt", "hello world\nthese are my notes\n"),
+        nolabel=w("nolabel.csv", "a,b,c\n" + "".join(f"{r[0]:.4f},{r[1]:.4f},{r[2]:.4f}\n" for r in X.T)),
         not_image=w("photo.png", "this is not a picture"),
         not_model=w("notmodel.npz", "PK but not really"),
     )
@@ -195,8 +197,10 @@ PY_CASES = [
                  id="csv-header-only"),
     pytest.param(lambda c: data.load_csv(c.f.good, label_column="label"), InvalidParameterError,
                  r"Unknown label column .*'label'", id="csv-unknown-label-name"),
-    pytest.param(lambda c: data.load_csv(c.f.good, label_column=9), DataError,
-                 r"Label column 9 is out of range.*4 columns", id="csv-label-index-out-of-range"),
+    pytest.param(lambda c: data.load_csv(c.f.good, label_column=9), InvalidParameterError,
+                 r"Label column 9 is out of range.*4 columns.*0\.\.3", id="csv-label-index-out-of-range"),
+    pytest.param(lambda c: data.load_file(c.f.notes), DataError,
+                 r"notes\.txt, line 1, column 1: 'hello world' is not a number", id="prose-file"),
     pytest.param(lambda c: data.load_file(c.f.no_ext), DataError, r"Cannot tell the format.*\.csv",
                  id="unknown-extension"),
     pytest.param(lambda c: data.load_file(c.dir / "missing.csv"), FileNotFoundError, r"Data file not found",
@@ -272,7 +276,22 @@ CLI_CASES = [
     ("train --data {one_class}", DATA, r"single class .*; a classifier needs at least two"),
     ("train --data {three_classes} --output sigmoid", DATA, r"sigmoid output produces 2 classes.*softmax"),
     ("train --data {text_labels} --output linear", DATA, r"linear \(regression\) output needs numeric"),
-    ("train --data {good} --label-column 9", DATA, r"Label column 9 is out of range"),
+    ("train --data {good} --label-column 9", USAGE, r"Label column 9 is out of range.*indices 0\.\.3"),
+    ("train --data {good} --label-column lable", USAGE, r"Unknown label column .*'lable'.*Allowed: 'a', 'b'"),
+    ("train --data {wide} --label-column y", USAGE, r"no header row.*give its index instead \(0\.\.4"),
+    ("train --data {notes}", DATA, r"notes\.txt, line 1, column 1: 'hello world' is not a number"),
+    ("train --data {good} --test-data {nolabel}", DATA, r"seems to lack the label column"),
+    ("train --out {missing_dir}/m.npz", DATA, r"Cannot write --out .*no_such_dir/m\.npz: the folder .* does not exist"),
+    ("train --plot {missing_dir}/p.png", DATA, r"Cannot write --plot .*no_such_dir/p\.png"),
+    ("train --checkpoint {missing_dir}/c.npz", DATA, r"Cannot write --checkpoint .*no_such_dir/c\.npz"),
+    ("train --out {dir}", USAGE, r"Invalid value for '--out': .* is a directory"),
+    ("predict {model} --data {good} --out {missing_dir}/p.csv", DATA, r"Cannot write --out .*no_such_dir/p\.csv"),
+    ("evaluate {model} --dataset breast_cancer", DATA,
+     r"The data \(dataset breast_cancer\) has 30 feature columns but the model expects 3\.$"),
+    ("info {model} --tail -1", USAGE, r"Invalid value for '--tail': -1 is not in the range x>=0"),
+    ("gradcheck --threshold -1", USAGE, r"Invalid value for '--threshold': -1.0 is not in the range x>0"),
+    ("gradcheck --threshold 0", USAGE, r"Invalid value for '--threshold'"),
+    ("gradcheck -n 0", USAGE, r"Invalid value for '-n'"),
     ("train --data {h5_nokeys}", DATA, r"no '<split>_set_x' dataset \(nor 'X'\); it holds \['images'\]"),
     ("train --data {no_ext}", DATA, r"Cannot tell the format"),
     ("train --data {good} --test-data {wide}", DATA, r"test data has 4 features but the training data"),
@@ -292,7 +311,8 @@ CLI_CASES = [
 def test_cli(ctx, line, code, pattern):
     names = {k: str(v) for k, v in vars(ctx.f).items()}
     names.update(missing=str(ctx.dir / "missing.csv"), missing_png=str(ctx.dir / "missing.png"),
-                 missing_model=str(ctx.dir / "missing.npz"))
+                 missing_model=str(ctx.dir / "missing.npz"), missing_dir=str(ctx.dir / "no_such_dir"),
+                 dir=str(ctx.dir))
     args = [a.format(**names) for a in line.split()]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == code, (r.exit_code, r.output)

@@ -303,3 +303,183 @@ def test_subprocess_train_and_errors(tmp_path):
     usage = subprocess.run(cmd + ["train", "--optimizer", "sgd"], capture_output=True, text=True,
                            timeout=120, check=False)
     assert usage.returncode == 2 and usage.stderr.startswith("deepstep: error: Unknown optimizer 'sgd'")
+
+
+# --- regressions from a newcomer's first session ----------------------------------------------------------
+def test_prose_file_fails_before_anything_is_printed(tmp_path):
+    """A prose file used to print 'training on notes.txt (2 examples, 0 features)', then 'X is empty'."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello world\nthese are my notes\n")
+    r = run("train", "--data", notes)
+    assert_one_line_error(r, 1, r"notes\.txt, line 1, column 1: 'hello world' is not a number")
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("option,name", [("--out", "m.npz"), ("--plot", "p.png"), ("--checkpoint", "c.npz")])
+def test_output_folders_are_checked_before_training(tmp_path, monkeypatch, option, name):
+    """--out/--plot into a missing folder used to fail only after training, naming a temp file."""
+    from deepstep import network
+
+    def no_training(self, *a, **k):
+        raise AssertionError("trained before checking the output folder")
+
+    monkeypatch.setattr(network.DeepNetwork, "fit", no_training)
+    target = tmp_path / "nonexistent" / "dir" / name
+    r = run("train", "--dataset", "moons", option, target)
+    assert_one_line_error(r, 1, rf"Cannot write {option} {re.escape(str(target))}: the folder .* does not exist")
+    assert ".tmp" not in r.stderr and r.stdout == ""
+
+
+def test_save_errors_name_the_real_path_not_the_temp_file(tmp_path, monkeypatch):
+    """persistence writes through a temp file; an OSError there must not leak '.m.npz.xxxx.tmp'."""
+    import errno
+
+    def vanished(model, path):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(tmp_path / ".m.npz.abcd.tmp"))
+
+    monkeypatch.setattr(persistence, "save", vanished)
+    out = tmp_path / "m.npz"
+    r = run("train", "--dataset", "moons", "--epochs", 1, "--out", out, "-q")
+    assert_one_line_error(r, 1, rf"Cannot write --out {re.escape(str(out))}: No such file or directory")
+    assert ".tmp" not in r.stderr
+
+
+@pytest.fixture
+def image_model(tmp_path, rng):
+    from deepstep import DeepNetwork
+
+    net = DeepNetwork(layers=(3,), epochs=2, seed=0)
+    net.fit(rng.integers(0, 255, (12, 30)).astype(np.uint8), np.arange(30) % 2)
+    net.input_shape = (2, 2, 3)
+    net.class_names = ["dog", "cat"]
+    path = tmp_path / "img.npz"
+    persistence.save(net, path)
+    return path
+
+
+def test_predict_images_writes_out_csv(tmp_path, image_model, rng):
+    """--out used to be ignored with --image: the predictions must also go to the CSV."""
+    import csv
+
+    from PIL import Image
+
+    photos = []
+    for i in range(2):
+        p = tmp_path / f"photo{i}.png"
+        Image.fromarray(rng.integers(0, 255, (6, 5, 3)).astype(np.uint8)).save(p)
+        photos.append(p)
+    out = tmp_path / "preds.csv"
+    r = run("predict", image_model, "--image", photos[0], "--image", photos[1], "--out", out)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["image", "label", "probability"] and len(rows) == 3
+    for (image, label, prob), line in zip(rows[1:], r.stdout.splitlines()):
+        assert line == f"{image}: {label}  (probability {float(prob):.3f})"
+        assert label in ("0 (dog)", "1 (cat)") and 0.5 <= float(prob) <= 1
+    assert [row[0] for row in rows[1:]] == [str(p) for p in photos]
+    assert "2 predictions written to" in r.stderr
+
+
+def test_model_width_error_is_phrased_for_the_command_line(monkeypatch, csv_model):
+    """The model's 'X has N features (rows)' is Python-API wording; the CLI speaks of feature columns.
+
+    The CLI checks widths before it calls the model; this guards the rewording for whatever
+    gets past that check (here: a loader made to return 5 features for a 3-feature model).
+    """
+    from deepstep import cli, data
+
+    wide = data.Dataset(np.zeros((5, 4)), np.array([0, 1, 0, 1]))
+    monkeypatch.setattr(cli, "_load_for_model", lambda *a, **k: wide)
+    for args in (["evaluate", csv_model, "--data", "wide.csv"], ["predict", csv_model, "--data", "wide.csv"]):
+        r = run(*args)
+        assert_one_line_error(r, 1, r"The data \(wide\.csv\) has 5 feature columns but the model expects 3\.$")
+        assert "(rows)" not in r.stderr and "X.T" not in r.stderr
+
+
+def test_inconsistent_model_file_error_names_the_file(tmp_path, image_model):
+    """persistence says 'its metadata is inconsistent: ...' without the file; the CLI adds it."""
+    model = persistence.load(image_model)
+    model.input_shape = (4, 4, 3)                 # 48 pixels for a 12-input model
+    bad = tmp_path / "bad.npz"
+    persistence.save(model, bad)
+    assert_one_line_error(run("info", bad), 1, rf"^deepstep: error: {re.escape(str(bad))}: its metadata is "
+                                               r"inconsistent: input_shape \[4, 4, 3\]")
+
+
+def test_evaluate_on_a_dataset_of_another_width(csv_model):
+    """'evaluate --dataset' used to pass the width check and fail in the model with 'X has 30 features (rows)'."""
+    r = run("evaluate", csv_model, "--dataset", "breast_cancer")
+    assert_one_line_error(r, 1, r"has 30 feature columns but the model expects 3")
+    assert "(rows)" not in r.stderr
+
+
+def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
+    """The help's cat example omitted --init-rng mt19937 --seed 1 (test accuracy 0.76, not 0.80)."""
+    from deepstep import cli, data
+
+    text = run("train", "--help").output
+    example = " ".join(text.split("Example (the seed's 4-layer cat classifier")[1].split("Options:")[0]
+                       .replace("\\", " ").split())
+    readme = ("--layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 --batch-size full "
+              "--init scaled --init-rng mt19937 --seed 1 --dtype float64")
+    assert readme in example
+    # ... and it is a complete command: run it (on small stand-in data, 1 epoch) and read back the settings
+    args = example.split("deepstep train ", 1)[1].split()
+    args[args.index("--epochs") + 1] = "1"
+    small = data.load_dataset("moons")
+    monkeypatch.setattr(cli, "_load_training_data", lambda *a: small)
+    out = tmp_path / "cat.npz"
+    r = run("train", *args, "--out", out, "-q")
+    assert r.exit_code == 0, r.output
+    hp = persistence.load(out).hp
+    assert (hp.layers, hp.init, hp.init_rng, hp.seed, hp.optimizer, hp.dtype) == (
+        (20, 7, 5), "scaled", "mt19937", 1, "gd", "float64")
+
+
+def test_test_data_without_the_label_column(tmp_path, csv_files):
+    """'test data has 63 features but the training data has 64' did not say what was wrong."""
+    nolabel = tmp_path / "nolabel.csv"
+    nolabel.write_text("\n".join(",".join(line.split(",")[:3]) for line in csv_files[1].read_text().splitlines()))
+    r = run("train", "--data", csv_files[0], "--test-data", nolabel)
+    assert_one_line_error(r, 1, r"test data has 2 features .* has 3.*nolabel\.csv .* seems to lack the label column")
+    narrow = tmp_path / "narrow.csv"                    # two columns fewer: no such guess
+    narrow.write_text("\n".join(",".join(line.split(",")[:2]) for line in csv_files[1].read_text().splitlines()))
+    r = run("train", "--data", csv_files[0], "--test-data", narrow)
+    assert_one_line_error(r, 1, r"test data has 1 features")
+    assert "label column" not in r.stderr
+
+
+def test_label_column_errors_are_usage_errors(csv_files):
+    """Out of range exited 1 while a misspelled name exited 2: both are usage errors."""
+    assert_one_line_error(run("train", "--data", csv_files[0], "--label-column", 99), 2,
+                          r"Label column 99 is out of range.*4 columns \(indices 0\.\.3")
+    assert_one_line_error(run("train", "--data", csv_files[0], "--label-column", "lable"), 2,
+                          r"Unknown label column .*'lable'.*Allowed: 'f1', 'f2', 'f3', 'label'")
+
+
+@pytest.mark.parametrize("args,option", [(["info", "MODEL", "--tail", "-1"], "--tail"),
+                                         (["gradcheck", "--threshold", "-1"], "--threshold"),
+                                         (["gradcheck", "--threshold", "0"], "--threshold"),
+                                         (["gradcheck", "-n", "0"], "-n")])
+def test_numeric_options_out_of_range_are_usage_errors(csv_model, args, option):
+    """'info --tail -1' was accepted; 'gradcheck --threshold -1' ran and failed every network."""
+    args = [str(csv_model) if a == "MODEL" else a for a in args]
+    assert_one_line_error(run(*args), 2, rf"Invalid value for '{option}'")
+
+
+@pytest.mark.xfail(strict=True, reason="hyperparameters._parse_layers drops empty parts ('20,,5' -> (20, 5)); "
+                                       "the fix belongs there (see the CLI's --layers). Remove this marker "
+                                       "when it lands.")
+def test_layers_with_an_empty_part_is_a_usage_error():
+    assert_one_line_error(run("train", "--layers", "20,,5", "--epochs", 1), 2, r"'layers' parameter")
+
+
+def test_plot_title_uses_the_file_name(tmp_path, monkeypatch, csv_files):
+    """The cost plot's title showed the full data path."""
+    from deepstep import cli
+
+    titles = []
+    monkeypatch.setattr(cli, "plot_history", lambda h, path, title=None: titles.append(title))
+    r = run("train", "--data", csv_files[0], "--epochs", 1, "--plot", tmp_path / "p.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert titles == ["deepstep on train.csv"]

@@ -86,7 +86,8 @@ def test_csv_empty_file(tmp_path, text):
 
 
 def test_csv_label_name_needs_header(tmp_path):
-    with pytest.raises(DataError, match="no header"):
+    # a usage error (the option is wrong for this file), like a misspelled name
+    with pytest.raises(InvalidParameterError, match=r"no header.*0\.\.1"):
         data.load_csv(write(tmp_path, "d.csv", "1,2\n3,4\n"), label_column="y")
 
 
@@ -96,8 +97,33 @@ def test_csv_unknown_label_name_suggests(tmp_path):
 
 
 def test_csv_label_index_out_of_range(tmp_path):
-    with pytest.raises(DataError, match="out of range"):
+    """An index out of range is a usage error (InvalidParameterError, exit 2) like a misspelled
+    name, and says which indices are valid."""
+    with pytest.raises(InvalidParameterError, match=r"out of range.*2 columns.*0\.\.1.*-2\.\.-1"):
         data.load_csv(write(tmp_path, "d.csv", "1,2\n3,4\n"), label_column=5)
+    with pytest.raises(InvalidParameterError, match="out of range"):
+        data.load_csv(write(tmp_path, "d.csv", "1,2\n3,4\n"), label_column=-3)
+
+
+@pytest.mark.parametrize("text", ["hello world\nthis is my notes file\n", "hello world\n",
+                                  "hello world, said I\nand then, some more\n"])
+def test_prose_file_fails_in_the_loader_naming_the_cell(tmp_path, text):
+    """Regression: a prose file was read as 2 examples with 0 features (and failed later, in fit)."""
+    p = write(tmp_path, "notes.txt", text)
+    first = text.split("\n")[0].split(",")[0]
+    with pytest.raises(DataError, match=rf"notes\.txt, line 1, column 1: '{first}' is not a number"):
+        data.load_file(p)
+
+
+def test_single_numeric_column_has_no_features(tmp_path):
+    """One column is only the labels: an error, not a dataset with 0 features."""
+    with pytest.raises(DataError, match="single column.*no feature columns"):
+        data.load_file(write(tmp_path, "y.csv", "1\n0\n1\n"))
+    with pytest.raises(DataError, match=r"line 3, column 1: 'x' is not a number"):
+        data.load_file(write(tmp_path, "mixed.csv", "1\n0\nx\n"))
+    # ... but one column is fine as the single feature of a one-feature model (predict)
+    ds = data.load_file(write(tmp_path, "one.csv", "1\n0\n2\n"), n_features=1)
+    assert ds.X.shape == (1, 3) and ds.y is None
 
 
 def test_csv_without_labels_when_width_matches_model(tmp_path):

@@ -4,6 +4,7 @@ Fewer iterations than published; each asserts the qualitative result the
 experiment is about. The full runs and their numbers are in docs/experiments.md.
 """
 
+import re
 import subprocess
 import sys
 
@@ -119,3 +120,78 @@ def test_command_prints_the_table_and_saves_plots(tmp_path):
     assert bad.exit_code != 0 and "--seed" in bad.output
     bad = runner.invoke(experiments.experiment_command, ["dropout"])
     assert bad.exit_code != 0
+
+
+# --- where the command writes, and where it reads ----------------------------------------------------------
+def test_command_default_out_dir_is_a_scratch_folder(tmp_path, monkeypatch):
+    """`deepstep experiment NAME` used to write into docs/img by default, overwriting the committed images."""
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(experiments.experiment_command,
+                             ["optimization", "--engine", "steps", "--iterations", "2"])
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in (tmp_path / "out" / "experiments").iterdir()) == [
+        "optimization_steps_boundaries.png", "optimization_steps_costs.png"]
+    assert not (tmp_path / "docs").exists()
+    assert "docs" not in str(experiments.DEFAULT_OUT_DIR)
+
+
+@pytest.mark.parametrize("script", ["init_experiment", "regularization_experiment", "optimization_experiment"])
+def test_example_scripts_default_to_the_scratch_folder(script, monkeypatch):
+    """The example scripts wrote into docs/img unless told otherwise; now only with --out-dir docs/img."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(f"_example_{script}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls = []
+
+    def fake(name, out_dir, **kw):
+        calls.append((out_dir, kw))
+        return experiments.ExperimentResult(name, kw["engine"], kw["quick"], [], ())
+
+    monkeypatch.setattr(module, "run_experiment", fake)
+    module.main(["--engine", "steps"])
+    assert calls[0][0] == experiments.DEFAULT_OUT_DIR
+    module.main(["--engine", "steps", "--out-dir", "docs/img"])
+    assert str(calls[1][0]) == "docs/img"
+    assert "--out-dir docs/img" in module.__doc__             # the documented way to regenerate the images
+    if script == "regularization_experiment":
+        module.main(["--engine", "steps", "--data-dir", "/some/where"])
+        assert str(calls[2][1]["data_dir"]) == "/some/where"
+
+
+def test_command_data_dir_for_the_regularization_data(tmp_path, data_dir):
+    """The regularization experiment could not be pointed at its data: --data-dir DIR."""
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    out = runner.invoke(experiments.experiment_command,
+                        ["regularization", "--engine", "steps", "--iterations", "2", "--no-plots",
+                         "--data-dir", str(data_dir)])
+    assert out.exit_code == 0, out.output
+    assert "no regularization" in out.output
+
+
+def test_command_data_dir_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from deepstep.cli import main
+
+    r = CliRunner().invoke(main, ["experiment", "regularization", "--no-plots", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1
+    assert re.search(rf"{re.escape(str(tmp_path / 'data.mat'))} was not found.*--data-dir DIR", r.stderr)
+    r = CliRunner().invoke(main, ["experiment", "initialization", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "--data-dir applies to the regularization experiment only" in r.stderr
+
+
+def test_out_dir_that_cannot_be_created_fails_before_the_run(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "initialization",
+                        lambda **kw: pytest.fail("ran before checking the output folder"))
+    with pytest.raises(DataError, match="Cannot create the output folder"):
+        experiments.run_experiment("initialization", blocker / "sub")

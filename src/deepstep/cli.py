@@ -13,8 +13,10 @@ model) print one line ``deepstep: error: ...`` on stderr and exit with 1
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
 import shlex
 import sys
 import time
@@ -27,6 +29,7 @@ from .cli_utils import (
     EXIT_CODES_EPILOG,
     GracefulStop,
     ProgressBar,
+    check_output_path,
     class_label,
     data_fingerprint,
     default_checkpoint_path,
@@ -34,6 +37,7 @@ from .cli_utils import (
     history_tail,
     hyperparameter_options,
     load_image,
+    output_error,
     plot_history,
     pop_hyperparameters,
     run_group,
@@ -79,9 +83,16 @@ def _load_training_data(data_path, test_path, dataset, label_col):
     if train.y is None:
         raise DataError(f"{data_path} has no labels to train on.")
     if test is not None and test.n_features != train.n_features:
-        raise DataError(f"The test data has {test.n_features} features but the training data "
-                        f"{data_path} has {train.n_features}; they must match.")
+        lacks_label = (test_path is not None and test.n_features == train.n_features - 1
+                       and all(p.lower().endswith(_TEXT_EXTENSIONS) for p in (data_path, test_path)))
+        hint = (f" {test_path} has one column fewer than {data_path}: it seems to lack the label column; "
+                f"--test-data needs labelled examples (use 'deepstep predict' for unlabelled ones).")
+        raise DataError(f"The test data has {test.n_features} features but the training data {data_path} "
+                        f"has {train.n_features}; they must match.{hint if lacks_label else ''}")
     return train, test
+
+
+_TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 
 
 def _load_for_model(model, path, label_col, dataset=None):
@@ -89,21 +100,54 @@ def _load_for_model(model, path, label_col, dataset=None):
     from . import data
 
     if dataset:
-        return data.load_dataset(dataset)[1]
+        if path:
+            raise click.UsageError("Give either --data FILE or --dataset NAME, not both.")
+        ds = data.load_dataset(dataset)[1]
+        if ds.n_features != model.layer_dims[0]:
+            raise DataError(f"The data (dataset {dataset}) has {ds.n_features} feature columns but the "
+                            f"model expects {model.layer_dims[0]}.")
+        return ds
     if not path:
         raise click.UsageError("Give the data to use with --data FILE.")
     ds = data.load_file(path, label_col, n_features=model.layer_dims[0])
     if ds.n_features != model.layer_dims[0]:
-        extra = " (plus a label column)" if path.lower().endswith((".csv", ".tsv", ".txt")) else ""
+        extra = " (plus a label column)" if path.lower().endswith(_TEXT_EXTENSIONS) else ""
         raise DataError(f"{path} has {ds.n_features} features but the model expects "
                         f"{model.layer_dims[0]}{extra}.")
     return ds
 
 
+_MODEL_WIDTH = re.compile(r"X has (\d+) features \(rows\) but the model expects (\d+)")
+
+
+@contextlib.contextmanager
+def _cli_width_errors(source):
+    """Reword the model's width error for the command line, where files hold one example per row.
+
+    The Python API speaks of X's rows (X is (n_x, m)); a CLI user never sees X,
+    so "X has 30 features (rows)" becomes "the data has 30 feature columns".
+    """
+    try:
+        yield
+    except DataError as exc:
+        m = _MODEL_WIDTH.search(str(exc))
+        if m is None:
+            raise
+        raise DataError(f"The data ({source}) has {m.group(1)} feature columns but the model expects "
+                        f"{m.group(2)}.") from None
+
+
 def _load_model(path):
     from . import persistence
+    from .errors import ModelFileError
 
-    return persistence.load(path)
+    try:
+        return persistence.load(path)
+    except ModelFileError as exc:
+        if os.fspath(path) in str(exc):
+            raise
+        # some of persistence's checks say "its metadata is inconsistent: ..." without the file
+        raise ModelFileError(f"{path}: {exc}") from None
 
 
 # --- train ------------------------------------------------------------------------------
@@ -144,12 +188,14 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     prints the command that resumes it; a second Ctrl-C quits at once.
 
     \b
-    Example (the seed's 4-layer cat classifier):
+    Example (the seed's 4-layer cat classifier: train 0.986, test 0.80):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
-        --batch-size full --init scaled --preprocess divide255 --dtype float64
+        --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64
     """
     overrides = pop_hyperparameters(kwargs)
+    for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
+        check_output_path(path, option)                  # before loading data or training
     if resume_path:
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
                                                    dataset, label_column)
@@ -164,6 +210,8 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
         epochs = net.hp.epochs
         source = run_info["source"]
+    check_output_path(out_path, "--out")                 # also the paths a checkpoint recorded
+    check_output_path(plot_path, "--plot")
     hp = net.hp
     t0 = time.perf_counter()
     with GracefulStop(net) as stopper:
@@ -195,13 +243,24 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     if out_path:
         from . import persistence
 
-        persistence.save(net, out_path)
+        try:
+            persistence.save(net, out_path)
+        except OSError as exc:                           # e.g. the folder vanished during training
+            raise output_error(exc, "--out", out_path) from None
         if not quiet:
             click.echo(f"deepstep: model saved to {out_path}")
     if plot_path:
-        plot_history(net.history, plot_path, title=f"deepstep on {source}")
+        try:
+            plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
+        except OSError as exc:
+            raise output_error(exc, "--plot", plot_path) from None
         if not quiet:
             click.echo(f"deepstep: cost curve saved to {plot_path}")
+
+
+def _short_source(source):
+    """A data path as its file name (plot titles); 'dataset NAME' unchanged."""
+    return source if source.startswith("dataset ") else os.path.basename(os.path.normpath(source))
 
 
 def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path):
@@ -271,7 +330,10 @@ def _save_checkpoint(net, stopper, path, run_info):
     if stopper.theta is not None:
         net._engine.theta[...] = stopper.theta
     state = stopper.state
-    persistence.save_checkpoint(net, path, train_state=state, run=run_info)
+    try:
+        persistence.save_checkpoint(net, path, train_state=state, run=run_info)
+    except OSError as exc:
+        raise output_error(exc, "--checkpoint", path) from None
     where = (f"epoch {state.epoch + 1}, example {state.position}" if state.perm is not None
              and state.position < state.perm.size else f"end of epoch {state.epoch}")
     click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
@@ -292,7 +354,9 @@ def evaluate(model_path, data_path, dataset, label_column):
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
-    click.echo(format_metrics("", model.evaluate(ds.X, ds.y), ds.n_examples))
+    with _cli_width_errors(data_path or f"dataset {dataset}"):
+        metrics = model.evaluate(ds.X, ds.y)
+    click.echo(format_metrics("", metrics, ds.n_examples))
 
 
 @main.command(epilog=EXIT_CODES_EPILOG)
@@ -303,25 +367,42 @@ def evaluate(model_path, data_path, dataset, label_column):
               help="an image file for an image model (resized to the model's input); repeatable")
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
-              help="write the predictions here instead of standard output")
+              help="also write the predictions to this CSV file (--data: instead of standard output; "
+                   "--image: columns image, label, probability)")
 def predict(model_path, data_path, images, label_column, out_path):
     """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
     if bool(data_path) == bool(images):
         raise click.UsageError("Give either --data FILE or --image PHOTO.")
+    check_output_path(out_path, "--out")
     model = _load_model(model_path)
     if images:
         if model.input_shape is None:
             raise DataError(f"{model_path} was not trained on images (it has no input image shape); "
                             f"use --data with {model.layer_dims[0]} features per example.")
         X = np.hstack([load_image(p, model.input_shape) for p in images])   # (h*w*c, k)
-        labels, proba = model.predict(X), model.predict_proba(X)
+        with _cli_width_errors("the images"):
+            labels, proba = model.predict(X), model.predict_proba(X)
+        rows = []
         for i, p in enumerate(images):
             conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
             conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
             click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
+            rows.append([p, class_label(model, labels[0, i]), f"{conf:.6g}"])
+        if out_path:
+            _write_csv(out_path, [["image", "label", "probability"], *rows])
+            click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
         return
     ds = _load_for_model(model, data_path, parse_label_column(label_column))
-    _write_predictions(model, ds.X, out_path)
+    with _cli_width_errors(data_path):
+        _write_predictions(model, ds.X, out_path)
+
+
+def _write_csv(out_path, rows):
+    try:
+        with open(out_path, "w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    except OSError as exc:
+        raise output_error(exc, "--out", out_path) from None
 
 
 def _write_predictions(model, X, out_path):
@@ -342,8 +423,7 @@ def _write_predictions(model, X, out_path):
     rows = np.vstack([np.asarray(c, dtype=object) for c in cols]).T
     fmt = [[f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in r] for r in rows]
     if out_path:
-        with open(out_path, "w", newline="") as fh:
-            csv.writer(fh).writerows([header, *fmt])
+        _write_csv(out_path, [header, *fmt])
     else:
         csv.writer(sys.stdout).writerows([header, *fmt])
     if out_path:
@@ -353,7 +433,8 @@ def _write_predictions(model, X, out_path):
 # --- info -----------------------------------------------------------------------------
 @main.command(epilog=EXIT_CODES_EPILOG)
 @click.argument("model_path", metavar="MODEL")
-@click.option("--tail", default=5, show_default=True, help="epochs of history to show")
+@click.option("--tail", type=click.IntRange(min=0), default=5, show_default=True,
+              help="epochs of history to show")
 def info(model_path, tail):
     """Show a saved model: layers, hyperparameters, data and training history."""
     model = _load_model(model_path)
@@ -382,8 +463,10 @@ def info(model_path, tail):
 # --- gradcheck ----------------------------------------------------------------------------
 @main.command(epilog=EXIT_CODES_EPILOG)
 @click.option("--seed", default=0, show_default=True, help="seeds the random networks and data")
-@click.option("-n", "n", default=1, show_default=True, help="random networks per configuration")
-@click.option("--threshold", default=1e-7, show_default=True, help="largest acceptable relative difference")
+@click.option("-n", "n", type=click.IntRange(min=1), default=1, show_default=True,
+              help="random networks per configuration")
+@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=1e-7, show_default=True,
+              help="largest acceptable relative difference (> 0)")
 @click.option("--verbose", "-v", is_flag=True, help="one line per network checked")
 def gradcheck(seed, n, threshold, verbose):
     """Check backpropagation against finite differences (ε = 1e-7, float64).

@@ -138,6 +138,34 @@ def run_group(group_main, args, prog_name, extra):
         return fail(EXIT_FAILURE, exc)
 
 
+def check_output_path(path, option):
+    """Fail before any work (exit 1) when ``path``, given with ``option``, cannot be written.
+
+    The folder must exist and be writable, and ``path`` must not be a folder or
+    a read-only file; the message names the path as the user gave it.
+    """
+    if path is None:
+        return
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise click.ClickException(f"Cannot write {option} {path}: it is a folder; give a file name.")
+    if not os.path.isdir(folder):
+        missing = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise click.ClickException(f"Cannot write {option} {path}: the folder {folder} {missing}; "
+                                   f"create it first or choose another path.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"Cannot write {option} {path}: the folder {folder} is not writable.")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise click.ClickException(f"Cannot write {option} {path}: the file exists and is not writable.")
+
+
+def output_error(exc, option, path):
+    """An OSError met while writing ``path`` as a one-line error naming that path (not a temp file)."""
+    reason = exc.strerror or str(exc)
+    return click.ClickException(f"Cannot write {option} {os.fspath(path)}: {reason}.")
+
+
 def label_column(text):
     """'--label-column' text: an int index when it looks like one, else a column name."""
     if text is None:

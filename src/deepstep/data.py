@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError, unknown_name
+from .errors import DataError, InvalidParameterError, unknown_name
 
 DATASETS = ("breast_cancer", "digits", "moons", "circles")
 SPLIT_SEED = 0          # the bundled datasets' train/test split and generators
@@ -169,6 +169,13 @@ def read_table(path, delimiter=None, header="auto"):
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
     if not rows:
         raise DataError(f"{path} is empty: a CSV file needs one example per row.")
+    if (len(rows) > 1 or len(rows[0]) == 1) and not any(_is_number(c) for row in rows for c in row):
+        # Prose, or a table of words: there is no feature to read (a lone header row is told apart below).
+        cell = rows[0][0]
+        what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
+        raise DataError(f"{path}, line {lines[0]}, column 1: {what}. The file has no numeric columns; "
+                        f"a data file needs one example per row, its features (numbers) and label "
+                        f"separated by commas (or ';' or tabs).")
     if header == "auto":
         head = rows[0]
         second = rows[1] if len(rows) > 1 else None
@@ -192,15 +199,17 @@ def _column_index(label_column, names, width, path):
         return width - 1
     if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
         if names is None:
-            raise DataError(f"{path} has no header row, so the label column {label_column!r} "
-                            f"cannot be found by name; give its index instead (0-based, -1 = last).")
+            raise InvalidParameterError(
+                f"{path} has no header row, so the label column {label_column!r} cannot be found by "
+                f"name; give its index instead (0..{width - 1}, or -1 for the last).")
         if label_column not in names:
             raise unknown_name(f"label column in {path}:", label_column, names)
         return names.index(label_column)
     idx = int(label_column)
     if not -width <= idx < width:
-        raise DataError(f"Label column {idx} is out of range: {path} has {width} columns "
-                        f"(indices 0..{width - 1}, or -1 for the last).")
+        # A usage error like a misspelled column name (both exit 2 on the command line).
+        raise InvalidParameterError(f"Label column {idx} is out of range: {path} has {width} columns "
+                                    f"(indices 0..{width - 1}, or -{width}..-1 from the end).")
     return idx % width
 
 
@@ -241,6 +250,17 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
     path = os.fspath(path)
     names, rows, lines = read_table(path, delimiter, header)
     width = len(rows[0])
+    if width == 1 and not (n_features == 1 and label_column is None):
+        # One column is the labels and leaves no features: say why, before anything trains on it.
+        bad = next(((line, cell) for row, line in zip(rows, lines) for cell in row if not _is_number(cell)), None)
+        if bad is not None:
+            what = "an empty cell" if bad[1] == "" else f"{bad[1]!r} is not a number"
+            raise DataError(f"{path}, line {bad[0]}, column 1: {what}. The file has a single column and "
+                            f"no numeric feature columns; a data file needs one example per row, its "
+                            f"features and label separated by commas (or ';' or tabs).")
+        raise DataError(f"{path} has a single column (taken as the labels) and no feature columns; "
+                        f"a data file needs one example per row, its features and label separated by "
+                        f"commas (or ';' or tabs).")
     if n_features is not None and width == n_features and label_column is None:
         label = None
     else:

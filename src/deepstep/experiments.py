@@ -59,6 +59,9 @@ __all__ = [
 ENGINES = ("model", "steps")
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = (ROOT.parent / "shared" / "data").resolve()
+# Plots go to a scratch folder unless asked otherwise: the committed docs/img images come from
+# the full runs and are regenerated only on purpose (--out-dir docs/img, see docs/experiments.md).
+DEFAULT_OUT_DIR = Path("out") / "experiments"
 COURSE_INIT_SEED = 3          # np.random.seed(3) before every initializer in the course
 COURSE_DROPOUT_SEED = 1       # np.random.seed(1) inside the course's dropout forward pass
 COURSE_BATCH_SEED = 10        # seed = seed + 1 before each epoch's random_mini_batches
@@ -173,7 +176,9 @@ def load_football(data_dir=None):
     path = data_dir / "data.mat"
     if not path.is_file():
         raise DataError(f"The regularization data {path} was not found. Pass the folder that holds "
-                        f"data.mat (the shared datasets folder, ../shared/data next to the repository).")
+                        f"data.mat with --data-dir DIR (deepstep experiment regularization --data-dir DIR; "
+                        f"from Python: data_dir=DIR); the default is the shared datasets folder, "
+                        f"../shared/data next to the repository.")
     try:
         import scipy.io
         d = scipy.io.loadmat(path)
@@ -420,7 +425,9 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
     name : {"initialization", "regularization", "optimization"}
     out_dir : str or Path, optional
         Where ``<name>_<engine>_boundaries.png`` and ``<name>_<engine>_costs.png``
-        go (created if needed). ``None`` or ``plot=False``: no plots.
+        go (created if needed, before the run). ``None`` or ``plot=False``: no plots.
+        The command's default is ``out/experiments``; the committed images are
+        in ``docs/img``.
     quick : bool
         Fewer iterations (a smoke run, seconds instead of minutes).
     engine : {"model", "steps"}
@@ -438,6 +445,8 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
     if start != "course" and (isinstance(start, bool) or not isinstance(start, (int, np.integer))
                               or start < 0):
         raise InvalidParameterError(f"The 'start' parameter must be 'course' or a seed >= 0. Got {start!r}.")
+    if plot and out_dir is not None:
+        _make_out_dir(out_dir)               # fail before minutes of training, not after
     with _global_generator_restored(), np.errstate(over="ignore", divide="ignore"):
         result = EXPERIMENTS[name](engine=engine, quick=quick, start=start, **kw)
     if plot and out_dir is not None:
@@ -446,6 +455,15 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
 
 
 # --- plots -------------------------------------------------------------------------------
+def _make_out_dir(out_dir):
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"Cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+    return out_dir
+
+
 def plot_result(result, out_dir, dpi=80):
     """Decision boundaries (one panel per setting, training points) and cost curves.
 
@@ -455,11 +473,7 @@ def plot_result(result, out_dir, dpi=80):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"Cannot create the output folder {out_dir}: {exc}") from None
+    out_dir = _make_out_dir(out_dir)
     stem = f"{result.name}_{result.engine}"
     Xtr, Ytr = result.data[0], result.data[1]
     rows = result.rows
@@ -516,8 +530,12 @@ import click  # noqa: E402  (the CLI's dependency; this module is imported by th
 
 @click.command("experiment")
 @click.argument("name", type=click.Choice(sorted(EXPERIMENTS)))
-@click.option("--out-dir", type=click.Path(file_okay=False), default="docs/img", show_default=True,
-              help="folder for the decision-boundary and cost plots")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=str(DEFAULT_OUT_DIR), show_default=True,
+              help="folder for the decision-boundary and cost plots (created if needed); "
+                   "--out-dir docs/img regenerates the committed documentation images")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="regularization: the folder holding data.mat [default: ../shared/data next to the "
+                   "repository]")
 @click.option("--quick", is_flag=True, help="a smoke run: far fewer iterations")
 @click.option("--engine", type=click.Choice(ENGINES), default="model", show_default=True,
               help="model: DeepNetwork with HyperParameters; "
@@ -529,15 +547,20 @@ import click  # noqa: E402  (the CLI's dependency; this module is imported by th
               help="iterations (initialization, regularization) or epochs (optimization) instead of "
                    "the published 15000 / 30000 / 5000")
 @click.option("--no-plots", is_flag=True, help="print the table only")
-def experiment_command(name, out_dir, quick, engine, seed, iterations, no_plots):
+def experiment_command(name, out_dir, data_dir, quick, engine, seed, iterations, no_plots):
     """Reproduce a published experiment: initialization, regularization or optimization.
 
     Prints the table (setting, train accuracy, test accuracy, published) and
-    saves decision-boundary and cost plots into --out-dir.
+    saves decision-boundary and cost plots into --out-dir (default
+    out/experiments; the committed images in docs/img are regenerated with
+    --out-dir docs/img, see docs/experiments.md).
     """
     if seed is not None and engine != "model":
         raise click.UsageError("--seed applies to --engine model only.")
-    kw = {}
+    if data_dir is not None and name != "regularization":
+        raise click.UsageError(f"--data-dir applies to the regularization experiment only ({name} "
+                               f"generates its data).")
+    kw = {} if data_dir is None else {"data_dir": data_dir}
     if iterations is not None:
         kw["epochs" if name == "optimization" else "iterations"] = iterations
     result = run_experiment(name, out_dir, quick=quick, engine=engine,
