@@ -242,3 +242,18 @@ def test_file_is_a_plain_npz_without_pickle(tmp_path, model):
     assert meta["format"] == "deepstep-model" and meta["format_version"] == 1
     assert meta["hyperparameters"]["layers"] == [5, 3]
     assert meta["targets"]["output"] == "sigmoid"
+
+
+def test_save_into_a_missing_folder_names_that_folder(tmp_path):
+    """The error named the hidden temporary file instead of the user's folder."""
+    import deepstep.persistence as P
+    from deepstep import DeepNetwork
+
+    net = DeepNetwork(layers=(3,), epochs=1)
+    net.fit(np.arange(20.0).reshape(2, 10), np.arange(10) % 2)
+    with pytest.raises(FileNotFoundError) as info:
+        P.save(net, tmp_path / "missing" / "m.npz")
+    assert info.value.filename == str(tmp_path / "missing")
+    net.input_shape = (5, 5)
+    with pytest.raises(ModelFileError, match="does not hold"):
+        P.save(net, tmp_path / "m.npz")

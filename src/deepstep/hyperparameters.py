@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
@@ -168,7 +169,8 @@ def _choice(hp, name, choices, kind):
 
 def _parse_layers(v):
     if isinstance(v, str):
-        parts = [p.strip() for p in v.replace(" ", ",").split(",") if p.strip()]
+        text = v.strip()
+        parts = [p.strip() for p in re.split(r"\s*,\s*|\s+", text)] if text else []
         try:
             v = [int(p) if float(p) == int(float(p)) else float(p) for p in parts]
         except ValueError:

@@ -30,6 +30,7 @@ old file intact.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -91,6 +92,7 @@ def _write(model, path, train_state, checkpoint=False, run=None):
     if not np.all(np.isfinite(theta)):
         raise ModelFileError("Refusing to save a model whose parameters contain NaN or inf "
                              "(training diverged); retrain with a smaller learning rate.")
+    _check_savable(model)
     arrays = {"theta": theta}
     opt_state = model._optimizer.get_state()
     t = int(opt_state.pop("t", 0))
@@ -160,8 +162,17 @@ def _checksum(meta, arrays) -> str:
     return h.hexdigest()
 
 
+def _check_savable(model):
+    """Refuse what ``load`` would refuse, so that a saved file always loads."""
+    if model.input_shape is not None and int(np.prod(model.input_shape)) != model._engine.dims[0]:
+        raise ModelFileError(f"Refusing to save: input_shape {tuple(model.input_shape)} does not hold "
+                             f"the model's {model._engine.dims[0]} input features.")
+
+
 def _atomic_savez(path, arrays):
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):     # say so with the user's path, not the temporary file's
+        raise FileNotFoundError(errno.ENOENT, "No such directory to save the model in", directory)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -249,8 +260,10 @@ def _read(path, with_meta=False):
     try:
         meta, arrays = _read_archive(path)
         model, ts = _rebuild(meta, arrays)
-    except ModelFileError:
-        raise
+    except ModelFileError as exc:
+        if path in str(exc):
+            raise
+        raise ModelFileError(f"{path}: {exc}") from None    # name the file in every message
     except MemoryError:
         raise ModelFileError(f"{path} is not a valid deepstep model: it needs more memory than is "
                              f"available.") from None
