@@ -1,0 +1,321 @@
+"""What :class:`~deepstep.sklearn.DeepClassifier` and :class:`~deepstep.sklearn.DeepRegressor` share.
+
+``_DeepEstimator`` does the fitting (fresh, warm start, ``partial_fit``), the
+sample- and class-weight repetition (:func:`repetition_counts`, explained in
+the docstring of :mod:`deepstep.sklearn`), chunked prediction, the fitted
+attributes and pickling; the two estimators add their targets and their API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import numbers
+import sys
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import compute_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .errors import InvalidParameterError
+from .hyperparameters import HyperParameters
+from .network import DeepNetwork
+from .preprocessing import Scaler
+from .targets import TargetEncoder
+from .training import Callback
+
+_HP = {f.name: f.default for f in dataclasses.fields(HyperParameters)}
+HP_FIELDS = tuple(_HP)
+# Fields that fix the network's shape or its optimizer's state: a warm start
+# cannot change them.
+_STRUCTURAL = ("layers", "activation", "output", "init", "optimizer", "preprocess", "dtype")
+_MAX_REPEAT = 4  # repeated training set at most this many times n_samples
+_PREDICT_CHUNK = 8192
+
+
+class _VerboseLog(Callback):
+    """Prints one line per epoch, like scikit-learn's MLP with ``verbose=True``."""
+
+    def __init__(self, total):
+        self.total = total
+
+    def on_epoch_end(self, epoch, logs):
+        parts = [f"{k} = {v:.6g}" for k, v in logs.items() if k not in ("epoch", "lr")]
+        print(f"Epoch {epoch}/{self.total}: " + ", ".join(parts), file=sys.stdout, flush=True)
+
+
+def repetition_counts(weights, max_rows):
+    """How many times to repeat each example so that counts are proportional to ``weights``.
+
+    Cumulative rounding of ``c * w`` with ``c = 1 / min(w > 0)`` (fewer rows when
+    that would exceed ``max_rows``): integer weights come back unchanged, every
+    positive weight gets at least one copy unless the cap binds, and the counts
+    sum to the rounded total. Returns an int array of shape (n_samples,).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    pos = w[w > 0]
+    total = w.sum()
+    rows = total / pos.min()
+    if rows > max_rows:
+        rows = float(max_rows)
+    expected = np.cumsum(w) * (rows / total)
+    edges = np.floor(expected + 0.5).astype(np.int64)   # ±0.5 margin: exact for integer ratios
+    return np.diff(edges, prepend=0)
+
+
+def _portable_network(net):
+    """A shallow copy of ``net`` to pickle, without the gradient buffer.
+
+    The engine leaves out its per-layer views and workspaces itself and
+    rebuilds them, with a zero gradient, when unpickled (``Engine.__getstate__``
+    and ``__setstate__``); the gradient is left out here too, so that a pickle
+    holds the parameters once.
+    """
+    net = copy.copy(net)
+    net._engine = copy.copy(net._engine)
+    net._engine.grad = None
+    return net
+
+
+def _relink_optimizer(net):
+    """After unpickling: rebuild the optimizer buffers in writable memory.
+
+    A read-only memory map (joblib) cannot be trained. The engine has already
+    made ``theta`` writable and its ``W[l]``, ``b[l]`` views of it again.
+    """
+    opt = net._optimizer
+    opt.set_state(opt.get_state(), net._engine.theta)
+
+
+class _DeepEstimator(BaseEstimator):
+    """What the classifier and the regressor share: fitting, warm starts, fitted attributes."""
+
+    _task = None
+
+    # -- hyperparameters --------------------------------------------------------------------
+    def _hyperparameters(self) -> HyperParameters:
+        values = {name: getattr(self, name) for name in HP_FIELDS}
+        try:
+            return HyperParameters(**values)
+        except InvalidParameterError as exc:
+            msg = str(exc).replace(" parameter must", f" parameter of {type(self).__name__} must", 1)
+            raise InvalidParameterError(msg) from None
+
+    def _check_estimator_params(self):
+        name = type(self).__name__
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'warm_start' parameter of {name} must be a bool. Got {self.warm_start!r} instead.")
+        v = self.verbose
+        if not isinstance(v, (bool, numbers.Integral)) or v < 0:
+            raise InvalidParameterError(
+                f"The 'verbose' parameter of {name} must be an int >= 0 or a bool. Got {v!r} instead.")
+        t = self.blas_threads
+        if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1):
+            raise InvalidParameterError(
+                f"The 'blas_threads' parameter of {name} must be a positive int or None. Got {t!r} instead.")
+        cbs = self.callbacks
+        if cbs is not None:
+            if isinstance(cbs, Callback):
+                cbs = [cbs]
+            for cb in cbs:
+                if not isinstance(cb, Callback):
+                    raise InvalidParameterError(
+                        f"The 'callbacks' parameter of {name} must be a list of deepstep.Callback "
+                        f"instances. Got {type(cb).__name__}.")
+
+    def _callbacks(self, epochs):
+        cbs = self.callbacks
+        cbs = [] if cbs is None else ([cbs] if isinstance(cbs, Callback) else list(cbs))
+        if self.verbose:
+            cbs.append(_VerboseLog(epochs))
+        return cbs
+
+    def _blas_limits(self):
+        if self.blas_threads is None:
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=int(self.blas_threads), user_api="blas")
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train on X of shape (n_samples, n_features) and targets y; returns self.
+
+        With ``warm_start=True`` and a fitted estimator, trains ``epochs`` more
+        epochs from the current weights and optimizer state.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        hp = self._hyperparameters()
+        self._check_estimator_params()
+        hp = self._task_hyperparameters(hp)
+        fitted = hasattr(self, "network_")
+        resume = fitted and (incremental or self.warm_start)
+        X, y = validate_data(self, X, y, reset=not resume, dtype=(np.float64, np.float32),
+                             order="C", multi_output=True, y_numeric=self._task == "regression")
+        Y = self._targets_for_network(y, resume, classes)
+        if self._resolved_output != hp.output:
+            hp = hp.replace(output=self._resolved_output)     # e.g. sigmoid for multilabel
+        w = None
+        if sample_weight is not None or getattr(self, "class_weight", None) is not None:
+            w = self._weights(X, y, sample_weight)
+        epochs = 1 if incremental else hp.epochs
+        XT = X.T                                    # (n_x, m): a view of the C-contiguous rows
+        with self._blas_limits():
+            if resume:
+                net = self.network_
+                self._check_warm_start(net.hp, hp)
+                net.hp = hp
+                net._optimizer.hp = hp               # momentum, beta2, epsilon may change
+                XT, Y, val = self._weighted_rows(XT, Y, w, hp)
+            elif w is None and not incremental:
+                net, val = DeepNetwork(hp), None    # the plain path: exactly DeepNetwork.fit
+            else:
+                # Weighted, or a first partial_fit: build for all the classes and fit the
+                # input scaler on the (repeated) training rows, as DeepNetwork.fit would.
+                net = DeepNetwork(hp)
+                XT, Y, val = self._weighted_rows(XT, Y, w, hp)
+                net.build(XT.shape[0], self._encoder(Y))
+                net.scaler = Scaler(hp.preprocess).fit(XT)
+            net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
+                    callbacks=self._callbacks(epochs))
+            names = getattr(self, "feature_names_in_", None)
+            net.feature_names = None if names is None else [str(n) for n in names]
+            self.network_ = net
+        self._set_fitted_attributes()
+        return self
+
+    def _check_warm_start(self, old, new):
+        for name in _STRUCTURAL:
+            if getattr(old, name) != getattr(new, name):
+                raise InvalidParameterError(
+                    f"{type(self).__name__} cannot continue training after {name!r} changed from "
+                    f"{getattr(old, name)!r} to {getattr(new, name)!r}: the network's shape or "
+                    f"optimizer state depends on it. Set warm_start=False to train a new network.")
+
+    def _encoder(self, Y):
+        return TargetEncoder.infer(Y, self._resolved_output)
+
+    def _weights(self, X, y, sample_weight):
+        """Per-example weights (n_samples,) from sample_weight times class_weight."""
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        cw = getattr(self, "class_weight", None)
+        if cw is not None:
+            w = w * compute_sample_weight(cw, y)
+        if not np.isfinite(w).all():
+            raise ValueError("sample_weight contains NaN or infinite values.")
+        if not (w > 0).any():
+            raise ValueError("sample_weight must have at least one positive value; all weights are zero.")
+        return w
+
+    def _weighted_rows(self, XT, Y, w, hp):
+        """(XT, Y, validation_data) with examples repeated in proportion to their weights.
+
+        See the docstring of :mod:`deepstep.sklearn`. With ``validation_fraction > 0`` the validation
+        rows are split off first (with the model's split rule) so that copies of
+        one example never land on both sides.
+        """
+        if w is None:
+            return XT, Y, None
+        m = XT.shape[1]
+        val = None
+        train = np.arange(m)
+        if hp.validation_fraction > 0:
+            rng = np.random.default_rng(np.random.SeedSequence(hp.seed).spawn(4)[3])
+            idx = rng.permutation(m)
+            n_val = max(1, int(round(hp.validation_fraction * m)))
+            if n_val >= m:
+                raise ValueError(f"validation_fraction={hp.validation_fraction} leaves no training data.")
+            va, train = np.sort(idx[:n_val]), np.sort(idx[n_val:])
+            val = (XT[:, va], Y[..., va])
+            w = w[train]
+            if not (w > 0).any():
+                raise ValueError("Every training example left after the validation split has weight zero.")
+        if len(train) == m and np.all(w == w[0]):
+            return XT, Y, None                      # equal weights: nothing to do
+        rows = np.repeat(train, repetition_counts(w, _MAX_REPEAT * len(w)))
+        return np.ascontiguousarray(XT.T[rows]).T, Y[..., rows], val
+
+    def _set_fitted_attributes(self):
+        net = self.network_
+        params = net.parameters
+        L = len(params) // 2
+        self.coefs_ = [params[f"W{l}"].T.copy() for l in range(1, L + 1)]
+        self.intercepts_ = [params[f"b{l}"].ravel().copy() for l in range(1, L + 1)]
+        h = net.history
+        self.loss_curve_ = [float(c) for c in h.get("cost", [])]
+        val = h.get("val_cost")
+        self.validation_loss_curve_ = None if val is None else [float(c) for c in val]
+        curve = self.validation_loss_curve_ or self.loss_curve_
+        self.best_loss_ = float(min(curve)) if curve else None
+        self.n_iter_ = len(self.loss_curve_)
+        self.n_layers_ = L + 1
+        self.n_outputs_ = net.layer_dims[-1]
+        self.out_activation_ = net.output
+
+    @property
+    def history_(self):
+        """The network's per-epoch :class:`deepstep.History` (cost, accuracy, validation)."""
+        check_is_fitted(self, "network_")
+        return self.network_.history
+
+    # -- prediction helpers -------------------------------------------------------------------
+    def _outputs(self, X, logits=False):
+        """A[L] (or Z[L] when ``logits``) as C-contiguous float64 rows (n_samples, n_y).
+
+        ``Engine.predict`` in column chunks of ``_PREDICT_CHUNK`` (a lone column
+        predicted as a pair, so that a sample does not depend on its batch).
+        """
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
+        net = self.network_
+        Xs = net.scaler.transform(X.T, net.hp.dtype)             # (n_x, m)
+        out = net._engine.predict(Xs, chunk=_PREDICT_CHUNK, logits=logits)
+        return np.ascontiguousarray(out.T, dtype=np.float64)
+
+    # -- pickling -------------------------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("network_") is not None:
+            state = {**state, "network_": _portable_network(state["network_"])}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.__dict__.get("network_") is not None:
+            _relink_optimizer(self.network_)
+
+    def summary(self) -> str:
+        """The network's layer table (shapes of W, b, Z, A and parameter counts)."""
+        check_is_fitted(self, "network_")
+        return self.network_.summary()
+
+    @classmethod
+    def _from_network(cls, net, **params):
+        if not isinstance(net, DeepNetwork) or not net.is_built:
+            raise InvalidParameterError("from_network needs a trained (or loaded) DeepNetwork.")
+        hp_values = {k: v for k, v in net.hp.to_dict().items() if k in HP_FIELDS}
+        hp_values["layers"] = tuple(hp_values["layers"])
+        if isinstance(hp_values["activation"], list):
+            hp_values["activation"] = tuple(hp_values["activation"])
+        est = cls(**{**hp_values, **params})
+        est.network_ = net
+        est.n_features_in_ = net.layer_dims[0]
+        names = getattr(net, "feature_names", None)
+        if names is not None and len(names) == est.n_features_in_:
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+        est._adopt_targets(net)
+        est._set_fitted_attributes()
+        return est
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = self.seed is None
+        return tags
