@@ -231,3 +231,28 @@ def test_decision_function_is_the_output_pre_activation():
     net.fit(X, y)
     Z = net.decision_function(X)
     np.testing.assert_allclose(1 / (1 + np.exp(-Z)), net.predict_proba(X), rtol=1e-12)
+
+
+def test_resuming_mid_epoch_on_other_data_is_refused():
+    """Regression: a mid-epoch train_state was reused on data of another size, gathering clipped rows."""
+    X, y = _blobs(m=100)
+    net = _small(epochs=1, batch_size=10)
+    calls = iter(range(1000))
+    net.fit(X, y, stop=lambda: next(calls) == 2)      # stop after the third batch
+    assert net.train_state is not None and net.train_state.position == 30
+    with pytest.raises(DataError, match="same data"):
+        net.fit(X[:, :40], y[:40], epochs=1, warm_start=True)
+    net.fit(X, y, epochs=1, warm_start=True)          # the same data resumes
+
+
+@pytest.mark.parametrize("epochs", [0, -3, 2.9, True])
+def test_fit_epochs_override_is_validated(epochs):
+    X, y = _blobs()
+    with pytest.raises(InvalidParameterError, match="'epochs'"):
+        _small().fit(X, y, epochs=epochs)
+
+
+def test_labels_as_a_column_get_a_hint():
+    X, y = _blobs()
+    with pytest.raises(DataError, match=r"Y\.ravel\(\)"):
+        _small().fit(X, y.reshape(-1, 1))

@@ -319,3 +319,22 @@ def test_clone_keeps_params_not_fit(blobs3):
     est = small(class_weight="balanced").fit(X, y)
     c = clone(est)
     assert c.get_params() == est.get_params() and not hasattr(c, "network_")
+
+
+def test_unit_weights_with_a_validation_split_equal_no_weights(blobs3):
+    """Regression: weighted fits drew their validation split from another stream than DeepNetwork.fit."""
+    X, y = blobs3
+    a = small(validation_fraction=0.25).fit(X, y)
+    b = small(validation_fraction=0.25).fit(X, y, sample_weight=np.ones(len(y)))
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        assert_array_equal(wa, wb)
+
+
+def test_first_partial_fit_fits_the_scaler_on_training_rows_only(blobs3):
+    """Regression: the first partial_fit fitted the input scaler on the validation rows too."""
+    X, y = blobs3
+    a = small(validation_fraction=0.25, epochs=1).fit(X, y)
+    b = small(validation_fraction=0.25).partial_fit(X, y, classes=np.unique(y))
+    assert_array_equal(a.network_.scaler.shift, b.network_.scaler.shift)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        assert_array_equal(wa, wb)

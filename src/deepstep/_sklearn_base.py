@@ -30,7 +30,7 @@ _HP = {f.name: f.default for f in dataclasses.fields(HyperParameters)}
 HP_FIELDS = tuple(_HP)
 # Fields that fix the network's shape or its optimizer's state: a warm start
 # cannot change them.
-_STRUCTURAL = ("layers", "activation", "output", "init", "optimizer", "preprocess", "dtype")
+_STRUCTURAL = (*DeepNetwork.FIXED_AFTER_BUILD, "init")   # init: a fresh fit would start elsewhere
 _MAX_REPEAT = 4  # repeated training set at most this many times n_samples
 _PREDICT_CHUNK = 8192
 
@@ -169,16 +169,15 @@ class _DeepEstimator(BaseEstimator):
             if resume:
                 net = self.network_
                 self._check_warm_start(net.hp, hp)
-                net.hp = hp
-                net._optimizer.hp = hp               # momentum, beta2, epsilon may change
-                XT, Y, val = self._weighted_rows(XT, Y, w, hp)
+                net.set_hyperparameters(hp)          # momentum, beta2, epsilon may change
+                XT, Y, val = self._weighted_rows(XT, Y, w, net)
             elif w is None and not incremental:
                 net, val = DeepNetwork(hp), None    # the plain path: exactly DeepNetwork.fit
             else:
                 # Weighted, or a first partial_fit: build for all the classes and fit the
                 # input scaler on the (repeated) training rows, as DeepNetwork.fit would.
                 net = DeepNetwork(hp)
-                XT, Y, val = self._weighted_rows(XT, Y, w, hp)
+                XT, Y, val = self._weighted_rows(XT, Y, w, net)
                 net.build(XT.shape[0], self._encoder(Y))
                 net.scaler = Scaler(hp.preprocess).fit(XT)
             net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
@@ -212,32 +211,30 @@ class _DeepEstimator(BaseEstimator):
             raise ValueError("sample_weight must have at least one positive value; all weights are zero.")
         return w
 
-    def _weighted_rows(self, XT, Y, w, hp):
-        """(XT, Y, validation_data) with examples repeated in proportion to their weights.
+    def _weighted_rows(self, XT, Y, w, net):
+        """(XT, Y, validation_data): the training rows, repeated in proportion to their weights.
 
-        See the docstring of :mod:`deepstep.sklearn`. With ``validation_fraction > 0`` the validation
-        rows are split off first (with the model's split rule) so that copies of
-        one example never land on both sides.
+        See the docstring of :mod:`deepstep.sklearn`. With ``validation_fraction > 0`` the
+        validation rows are split off first, with the network's own split
+        (:meth:`DeepNetwork.validation_split`), so that copies of one example never land on
+        both sides and the input scaler is fitted on training rows only.
         """
-        if w is None:
-            return XT, Y, None
         m = XT.shape[1]
         val = None
         train = np.arange(m)
-        if hp.validation_fraction > 0:
-            rng = np.random.default_rng(np.random.SeedSequence(hp.seed).spawn(4)[3])
-            idx = rng.permutation(m)
-            n_val = max(1, int(round(hp.validation_fraction * m)))
-            if n_val >= m:
-                raise ValueError(f"validation_fraction={hp.validation_fraction} leaves no training data.")
-            va, train = np.sort(idx[:n_val]), np.sort(idx[n_val:])
+        if net.hp.validation_fraction > 0:
+            train, va = net.validation_split(m)
             val = (XT[:, va], Y[..., va])
-            w = w[train]
-            if not (w > 0).any():
-                raise ValueError("Every training example left after the validation split has weight zero.")
-        if len(train) == m and np.all(w == w[0]):
-            return XT, Y, None                      # equal weights: nothing to do
-        rows = np.repeat(train, repetition_counts(w, _MAX_REPEAT * len(w)))
+            if w is not None:
+                w = w[train]
+                if not (w > 0).any():
+                    raise ValueError("Every training example left after the validation split has weight zero.")
+        if w is None or np.all(w == w[0]):
+            if val is None:
+                return XT, Y, None                  # equal weights, no split: nothing to do
+            rows = train
+        else:
+            rows = np.repeat(train, repetition_counts(w, _MAX_REPEAT * len(w)))
         return np.ascontiguousarray(XT.T[rows]).T, Y[..., rows], val
 
     def _set_fitted_attributes(self):

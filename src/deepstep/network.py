@@ -39,6 +39,9 @@ class DeepNetwork:
     >>> net.predict(X)                                 # (1, m) labels
     """
 
+    #: Hyperparameters a built model cannot change (its shape, state or scaler depend on them).
+    FIXED_AFTER_BUILD = ("layers", "activation", "output", "dtype", "optimizer", "preprocess")
+
     def __init__(self, hp: HyperParameters | None = None, **overrides):
         hp = hp if hp is not None else HyperParameters()
         if not isinstance(hp, HyperParameters):
@@ -48,6 +51,7 @@ class DeepNetwork:
         self._optimizer = None
         self._targets: TargetEncoder | None = None
         self._rng = None
+        self._split_rng = None
         self._epochs_done = 0
         self.scaler = Scaler(self.hp.preprocess)
         self.history = training.History()
@@ -85,9 +89,11 @@ class DeepNetwork:
         acts = [*hp.hidden_activations, targets.output]
         self._targets = targets
         self._engine = Engine(dims, acts, OUTPUT_LOSS[targets.output], hp.dtype)
-        init_rng, self._split_rng, self._rng = (
+        init_rng, split_rng, self._rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(hp.seed).spawn(3)
         )
+        if self._split_rng is None:      # validation_split() may have drawn it already
+            self._split_rng = split_rng
         if hp.init_rng == "mt19937":
             # NumPy's legacy stream, local to this model: RandomState(seed).standard_normal
             # draws what np.random.seed(seed); np.random.randn(...) draws.
@@ -109,8 +115,7 @@ class DeepNetwork:
         """Change hyperparameters of a built model (warm starts); the architecture must stay."""
         if self.is_built:
             old = self.hp
-            fixed = ("layers", "activation", "output", "dtype", "optimizer")
-            changed = [f for f in fixed if getattr(old, f) != getattr(hp, f)]
+            changed = [f for f in self.FIXED_AFTER_BUILD if getattr(old, f) != getattr(hp, f)]
             if changed:
                 raise InvalidParameterError(
                     f"Cannot change {', '.join(changed)} of a trained model; build a new DeepNetwork."
@@ -176,21 +181,15 @@ class DeepNetwork:
         m = X.shape[1]
         if Y.shape[-1] != m:
             hint = (" It looks like X is examples x features: pass X.T (deepstep's model takes (n_x, m))."
-                    if X.shape[0] == Y.shape[-1] else "")
+                    if X.shape[0] == Y.shape[-1] else
+                    " Y looks like a column of shape (m, 1): pass Y.ravel() or Y.T."
+                    if Y.ndim == 2 and Y.shape == (m, 1) else "")
             raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.{hint}")
         resume = warm_start and self.is_built
         if not resume:
             self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
         if validation_data is None and hp.validation_fraction > 0:
-            # The split generator is never advanced: every fit and warm start (and a
-            # model loaded from a file) holds out the same examples.
-            bits = type(self._split_rng.bit_generator)()
-            bits.state = self._split_rng.bit_generator.state
-            idx = np.random.Generator(bits).permutation(m)
-            n_val = max(1, int(round(hp.validation_fraction * m)))
-            if n_val >= m:
-                raise DataError(f"validation_fraction={hp.validation_fraction} leaves no training data.")
-            va, tr = np.sort(idx[:n_val]), np.sort(idx[n_val:])
+            tr, va = self.validation_split(m)
             validation_data = (X[:, va], Y[..., va])
             X, Y = X[:, tr], Y[..., tr]
             m = X.shape[1]
@@ -209,11 +208,38 @@ class DeepNetwork:
             Xv, Yv = validation_data
             Xv = self._check_X(Xv)
             val = (self.scaler.transform(Xv, hp.dtype), self._targets.encode_rows(Yv, hp.dtype).T)
-        epochs = hp.epochs if epochs is None else int(epochs)
+        if epochs is None:
+            epochs = hp.epochs
+        elif isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise InvalidParameterError(f"The 'epochs' argument must be an int in [1, inf). Got {epochs!r} instead.")
         state = self.train_state if resume else None
+        if state is not None and state.perm is not None and state.perm.size != Xr.shape[0]:
+            raise DataError(
+                f"This model stopped in the middle of an epoch over {state.perm.size} examples and "
+                f"can only resume on that data (got {Xr.shape[0]}). Pass the same data, or set "
+                f"model.train_state = None to start a new epoch."
+            )
         state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop)
         self.train_state = state if state.perm is not None else None
         return self.history
+
+    def validation_split(self, m):
+        """(train_indices, validation_indices) that ``fit`` uses for ``validation_fraction``.
+
+        Drawn from the model's split generator without advancing it, so every
+        fit and warm start (and a model loaded from a file) holds out the same
+        examples of the same m. The scikit-learn estimators use it too.
+        """
+        frac = self.hp.validation_fraction
+        n_val = max(1, int(round(frac * m)))
+        if n_val >= m:
+            raise DataError(f"validation_fraction={frac} leaves no training data out of {m} examples.")
+        if self._split_rng is None:
+            self._split_rng = np.random.default_rng(np.random.SeedSequence(self.hp.seed).spawn(3)[1])
+        bits = type(self._split_rng.bit_generator)()
+        bits.state = self._split_rng.bit_generator.state
+        idx = np.random.Generator(bits).permutation(m)
+        return np.sort(idx[n_val:]), np.sort(idx[:n_val])
 
     def partial_fit(self, X, Y, **kwargs):
         """One more epoch, keeping weights and optimizer state (builds on first call)."""

@@ -167,6 +167,10 @@ def _check_savable(model):
     if model.input_shape is not None and int(np.prod(model.input_shape)) != model._engine.dims[0]:
         raise ModelFileError(f"Refusing to save: input_shape {tuple(model.input_shape)} does not hold "
                              f"the model's {model._engine.dims[0]} input features.")
+    for name, value in model._optimizer.state.items():
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(f"Refusing to save a model whose optimizer state {name!r} contains NaN "
+                                 f"or inf (training diverged); retrain with a smaller learning rate.")
 
 
 def _atomic_savez(path, arrays):

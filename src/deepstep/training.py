@@ -95,9 +95,10 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     bs = resolve_batch_size(hp.batch_size, Xr.shape[0])
     state = state or TrainState(epoch=model._epochs_done)
     end_epoch = state.epoch + epochs
+    history.stopped = None
     for cb in callbacks:
         cb.on_train_begin(state)
-    last_good = eng.theta.copy()
+    last_good = _Snapshot(eng, model._optimizer)
     # A diverging run overflows before its cost turns non-finite; that is reported
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -112,12 +113,34 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     return state
 
 
-def _diverged(model, cost, state, last_good):
-    model._engine.theta[...] = last_good
+class _Snapshot:
+    """Weights and optimizer state at the start of the current epoch (the last finite ones)."""
+
+    def __init__(self, eng, opt):
+        self.eng, self.opt = eng, opt
+        self.theta = eng.theta.copy()
+        self.state = {k: v.copy() for k, v in opt.state.items()}
+        self.t = opt.t
+
+    def take(self):
+        np.copyto(self.theta, self.eng.theta)
+        for k, v in self.opt.state.items():
+            np.copyto(self.state[k], v)
+        self.t = self.opt.t
+
+    def restore(self):
+        self.eng.theta[...] = self.theta
+        for k, v in self.opt.state.items():
+            v[...] = self.state[k]
+        self.opt.t = self.t
+
+
+def _diverged(model, what, state, last_good):
+    last_good.restore()
     model.history.stopped = "diverged"
     return TrainingDiverged(
-        f"The cost became {cost} at epoch {state.epoch + 1} (learning_rate="
-        f"{model.hp.learning_rate:g}). Training stopped and the model keeps its weights from "
+        f"Training diverged at epoch {state.epoch + 1}: {what} (learning_rate="
+        f"{model.hp.learning_rate:g}). The model keeps its weights and optimizer state from "
         f"the last finite epoch; try a smaller learning rate."
     )
 
@@ -140,8 +163,8 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
             # The previous epoch's last step may have left non-finite weights
             # behind a finite cost: never snapshot those as "good".
             if not np.isfinite(eng.theta).all():
-                raise _diverged(model, "non-finite weights", state, last_good)
-            np.copyto(last_good, eng.theta)
+                raise _diverged(model, "the weights became NaN or infinite", state, last_good)
+            last_good.take()
         perm = state.perm
         while state.position < m:
             start = state.position
@@ -167,7 +190,7 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
             AL = eng.forward(X, ws, keep, rng)
             cost = eng.cost(AL, Y, l2)
             if not math.isfinite(cost):
-                raise _diverged(model, cost, state, last_good)
+                raise _diverged(model, f"the cost became {cost}", state, last_good)
             state.cost_sum += cost * k
             if classify:
                 if sig:
