@@ -195,3 +195,15 @@ def test_out_dir_that_cannot_be_created_fails_before_the_run(tmp_path, monkeypat
                         lambda **kw: pytest.fail("ran before checking the output folder"))
     with pytest.raises(DataError, match="Cannot create the output folder"):
         experiments.run_experiment("initialization", blocker / "sub")
+
+
+def test_dataset_loaders_leave_numpys_global_generator_alone():
+    """Regression: load_circles/load_moons seeded np.random and never restored it."""
+    from deepstep.experiments import load_circles, load_moons
+
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    load_circles()
+    load_moons()
+    assert np.random.random() == expected

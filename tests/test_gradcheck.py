@@ -140,3 +140,28 @@ def test_refuses_float32_dropout_and_unbuilt():
         check_model(net, X, y)
     with pytest.raises(NotFittedError):
         check_model(DeepNetwork(dtype="float64"), X, y)
+
+
+@pytest.mark.parametrize("acts, loss", [(["tanh", "sigmoid"], "squared_error"),
+                                        (["relu", "softmax"], "squared_error"),
+                                        (["tanh", "sigmoid"], "categorical_crossentropy")])
+def test_engine_unfused_output_path(acts, loss):
+    """An output activation not paired with its loss goes through loss.dA and the activation's backward."""
+    from deepstep.engine import Engine
+    from deepstep.gradcheck import numerical_gradient, relative_difference
+
+    rng = np.random.default_rng(1)
+    eng = Engine([3, 4, 2], acts, loss, np.float64)
+    assert not eng.fused
+    eng.theta[...] = rng.standard_normal(eng.theta.size) * 0.5
+    X = rng.standard_normal((3, 7))
+    Y = rng.uniform(0.1, 0.9, (2, 7)) if acts[-1] != "softmax" else np.eye(2)[:, rng.integers(0, 2, 7)]
+    ws = eng.workspace(7)
+    eng.forward(X, ws)
+    analytic = eng.backward(X, Y, ws).copy()
+
+    def J(theta):
+        return eng.cost(eng.forward(X, eng.workspace(7)), Y)
+
+    numeric = numerical_gradient(J, eng.theta)
+    assert relative_difference(analytic, numeric) < 1e-7

@@ -144,10 +144,10 @@ def load_circles():
     Returns X_train (2, 300), Y_train (1, 300), X_test (2, 100), Y_test (1, 100), float64.
     """
     ds = _sklearn_datasets()
-    np.random.seed(1)
-    Xtr, ytr = ds.make_circles(n_samples=300, noise=0.05)
-    np.random.seed(2)
-    Xte, yte = ds.make_circles(n_samples=100, noise=0.05)
+    # random_state=k draws RandomState(k)'s stream, the one np.random.seed(k) sets,
+    # without touching NumPy's global generator.
+    Xtr, ytr = ds.make_circles(n_samples=300, noise=0.05, random_state=1)
+    Xte, yte = ds.make_circles(n_samples=100, noise=0.05, random_state=2)
     return Xtr.T, ytr.reshape(1, -1).astype(np.float64), Xte.T, yte.reshape(1, -1).astype(np.float64)
 
 
@@ -159,10 +159,8 @@ def load_moons():
     Returns X_train (2, 300), Y_train (1, 300), X_test (2, 300), Y_test (1, 300).
     """
     ds = _sklearn_datasets()
-    np.random.seed(3)
-    Xtr, ytr = ds.make_moons(n_samples=300, noise=0.2)
-    np.random.seed(4)
-    Xte, yte = ds.make_moons(n_samples=300, noise=0.2)
+    Xtr, ytr = ds.make_moons(n_samples=300, noise=0.2, random_state=3)   # = np.random.seed(3)
+    Xte, yte = ds.make_moons(n_samples=300, noise=0.2, random_state=4)
     return Xtr.T, ytr.reshape(1, -1).astype(np.float64), Xte.T, yte.reshape(1, -1).astype(np.float64)
 
 

@@ -116,8 +116,10 @@ FIELD_HELP = {
     "layers": "hidden units per hidden layer, e.g. 20,7,5 (empty: logistic regression)",
     "activation": "hidden activation: one name, or one per hidden layer (relu,tanh)",
     "momentum": "β for momentum/nesterov, β1 for adam",
-    "batch_size": "mini-batch size; 'full' = the seed's batch gradient descent; 'auto' = min(64, m)",
-    "l2": "L2 regularization λ (cost + λ/(2m)·Σ‖W‖²)",
+    "batch_size": "mini-batch size; 'full' (or None) = the seed's batch gradient descent; "
+                  "'auto' = min(64, m)",
+    "l2": "L2 regularization λ: cost + λ/(2m)·Σ‖W‖², m the examples in the mini-batch (as in "
+          "scikit-learn's MLP; with full batches, the seed's formula)",
     "keep_prob": "inverted-dropout keep probability on hidden layers, in (0, 1]",
     "output": "output layer: auto (from the labels), sigmoid, softmax, linear",
     "init": "weight initializer: auto, random (×0.01), scaled, xavier, he, large, zeros",
@@ -130,7 +132,8 @@ FIELD_HELP = {
     "decay_rate": "learning-rate decay rate (>=0)",
     "decay_interval": "epochs per step of the step schedule",
     "validation_fraction": "fraction of the training data held out for validation, in [0, 1)",
-    "early_stopping": "stop when the validation cost stops improving; restore the best weights",
+    "early_stopping": "stop when the validation cost stops improving and restore the best weights "
+                      "(within one fit call; partial_fit does not stop early)",
     "patience": "epochs without improvement before early stopping",
     "min_delta": "smallest decrease of the validation cost that counts as improvement",
     "preprocess": "input scaling fitted on training data: none, standardize, minmax, divide255",
@@ -163,7 +166,13 @@ def _int(hp, name, lo):
 
 def _choice(hp, name, choices, kind):
     v = getattr(hp, name)
-    if v not in choices:
+    try:
+        ok = v in choices
+    except TypeError:            # unhashable, e.g. a list where one name is expected
+        ok = False
+    if not ok:
+        if not isinstance(v, str):
+            raise _err(name, f"one name from {sorted(choices)}", v)
         raise unknown_name(kind, v, choices)
 
 

@@ -72,7 +72,7 @@ class SearchResult:
     best_estimator : DeepClassifier or DeepRegressor
         Refitted on all the search data with ``best_params``.
     influence : dict
-        Hyperparameter -> share of the score variance explained by it (η²).
+        Hyperparameter -> share of the score variance explained by it (ω²).
     files : dict
         'csv', 'params', 'model', 'plot' -> paths written (when ``out_dir``).
     searcher : the fitted scikit-learn search object

@@ -54,7 +54,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
     Parameters
     ----------
     learning_rate, epochs, layers, activation, momentum, batch_size, l2, keep_prob,
-    output, init, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
+    output, init, init_rng, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
     validation_fraction, early_stopping, patience, min_delta, preprocess, shuffle,
     seed, dtype
         The fields of :class:`deepstep.HyperParameters`, with the same defaults
@@ -287,7 +287,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     Parameters
     ----------
     learning_rate, epochs, layers, activation, momentum, batch_size, l2, keep_prob,
-    output, init, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
+    output, init, init_rng, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
     validation_fraction, early_stopping, patience, min_delta, preprocess, shuffle,
     seed, dtype
         The fields of :class:`deepstep.HyperParameters` (``output`` must be
