@@ -24,7 +24,7 @@ masks are the same at every iteration).
 :class:`deepstep.HyperParameters` (``init``, ``optimizer``, ``l2``,
 ``keep_prob``, ``lr_schedule="step"``, ``batch_size``, ``epochs``, float64).
 By default (``start="course"``) the model starts from the same initial weights
-as the course (the steps initializer after ``np.random.seed(3)``, loaded with
+as the course (the draws of ``np.random.seed(3)``, taken from a local ``RandomState(3)``, loaded with
 :meth:`DeepNetwork.from_parameters`); with ``start=<int>`` it draws its own
 initial weights from its generator seeded with that int. Either way it
 shuffles mini-batches and draws dropout masks from its own generator, fresh at
@@ -260,13 +260,20 @@ def _hp(**kw):
     return HyperParameters(**base)
 
 
-def _model_fit(hp, X, Y, start, course_init):
-    """Train a DeepNetwork; ``start="course"`` starts from the course's initial weights."""
+def _model_fit(hp, X, Y, start):
+    """Train a DeepNetwork; ``start="course"`` starts from the course's initial weights.
+
+    Those are ``hp.init``'s scaling of the draws ``np.random.seed(3)`` gives, made
+    here from a local ``RandomState(3)`` (the same stream) so that NumPy's global
+    generator is left alone.
+    """
+    from .initializers import initialize
     from .network import DeepNetwork
 
     if start == "course":
-        np.random.seed(COURSE_INIT_SEED)
-        net = DeepNetwork.from_parameters(course_init(), hp)
+        dims = [X.shape[0], *hp.layers, 1]
+        params = initialize(hp.init, np.random.RandomState(COURSE_INIT_SEED), dims)
+        net = DeepNetwork.from_parameters(params, hp)
         net.fit(X, Y, warm_start=True)
     else:
         net = DeepNetwork(hp.replace(seed=int(start)))
@@ -318,7 +325,7 @@ def initialization(engine="model", quick=False, iterations=None, start="course")
         else:
             hp = _hp(layers=(10, 5), init=init_name, optimizer="gd", learning_rate=0.01,
                      epochs=iterations, batch_size="full")
-            net = _model_fit(hp, Xtr, Ytr, start, lambda fn=init_fn: fn(dims))
+            net = _model_fit(hp, Xtr, Ytr, start)
             rows.append(_model_row(net, setting, data, (p_train, p_test), every))
     return ExperimentResult("initialization", engine, quick, rows, data)
 
@@ -352,7 +359,7 @@ def regularization(engine="model", quick=False, iterations=None, start="course",
         else:
             hp = _hp(layers=(20, 3), init="scaled", optimizer="gd", learning_rate=0.3,
                      epochs=iterations, batch_size="full", l2=lambd, keep_prob=keep_prob)
-            net = _model_fit(hp, Xtr, Ytr, start, init)
+            net = _model_fit(hp, Xtr, Ytr, start)
             rows.append(_model_row(net, setting, data, (p_train, p_test), every))
     return ExperimentResult("regularization", engine, quick, rows, data)
 
@@ -393,7 +400,7 @@ def optimization(engine="model", quick=False, epochs=None, start="course", decay
                      batch_size=64, momentum=0.9, beta2=0.999, epsilon=1e-8,
                      lr_schedule="step" if step else "constant", decay_rate=1.0 if step else 0.0,
                      decay_interval=1000)
-            net = _model_fit(hp, Xtr, Ytr, start, lambda: steps.initialize_parameters_he(dims))
+            net = _model_fit(hp, Xtr, Ytr, start)
             rows.append(_model_row(net, setting, data, (p_train, None), every))
     return ExperimentResult("optimization", engine, quick, rows, data, cost_unit="epochs")
 
