@@ -203,9 +203,10 @@ class Engine:
         Works in column chunks of bounded memory: 512 columns keep a chunk's
         activations in cache, measured 15% faster than 8192 on the W1
         benchmark's 10000 x 784 (benchmarks/). A single column is predicted as a
-        pair: BLAS would send it to a matrix-vector kernel whose rounding differs
-        from the batched one, and a sample's prediction should not depend on
-        what it is batched with.
+        pair, so that it goes through the same matrix-matrix kernel as a batch:
+        BLAS would send it to a matrix-vector kernel, whose rounding differs more.
+        (Batches of different sizes may still differ in the last bits, as any
+        BLAS-based predictor does.)
         """
         m = X.shape[1]
         out = np.empty((self.dims[-1], m), self.dtype)
