@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import get_activation
+from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .regularization import dropout_apply, l2_cost, l2_grad
 
@@ -155,8 +156,7 @@ class Engine:
                 ZT = np.matmul(X.T, Ws[0].T, out=ws.ZT0)  # Z^T: (m, n[0]) @ (n[0], n[1])
                 np.add(ZT.T, bs[0], out=Z)                # Z = (Z^T)^T + b, (n[1], m)
             else:
-                np.matmul(Ws[l], A, out=Z)            # (n[l], n[l-1]) @ (n[l-1], m)
-                Z += bs[l]
+                linear_forward(A, Ws[l], bs[l], out=Z)    # Z = W A + b, (n[l], m)
             A = acts[l].forward(Z, out=ws.A[l])
             if keep_prob < 1.0 and l < last:
                 rng.random(out=ws.U[l], dtype=self.dtype)
@@ -178,16 +178,16 @@ class Engine:
             self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
         dZ *= 1.0 / m
         dropout = keep_prob < 1.0
-        Ws, dWs, dbs, add_reduce = self.W, self.dW, self.db, np.add.reduce
+        Ws, dWs, dbs = self.W, self.dW, self.db
         for l in range(L - 1, -1, -1):
             A_prev = X if l == 0 else (ws.Ad[l - 1] if dropout else ws.A[l - 1])
-            np.matmul(dZ, A_prev.T, out=dWs[l])          # (n[l], m) @ (m, n[l-1])
+            # dW = dZ A_prev^T, db = Σ dZ, dA_prev = W^T dZ (none for the input layer)
+            dA, _, _ = linear_backward(dZ, A_prev, Ws[l], dWs[l], dbs[l],
+                                       ws.dA[l - 1] if l else None, need_dA_prev=l > 0)
             if l2:
                 l2_grad(dWs[l], Ws[l], l2, m)
-            add_reduce(dZ, axis=1, keepdims=True, out=dbs[l])   # db = sum over columns
             if l == 0:
                 break
-            dA = np.matmul(Ws[l].T, dZ, out=ws.dA[l - 1])  # (n[l-1], n[l]) @ (n[l], m)
             if dropout:
                 dropout_apply(dA, ws.D[l - 1], keep_prob, out=dA)
             dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as _act
+from . import linear as _lin
 from . import losses as _loss
 
 __all__ = [
@@ -82,7 +83,7 @@ def linear_forward(A, W, b):
 
     Returns ``(Z, cache)`` with ``cache = (A, W, b)``.
     """
-    Z = np.dot(W, A) + b
+    Z = _lin.linear_forward(A, W, b)
     return Z, (A, W, b)
 
 
@@ -148,9 +149,9 @@ def linear_backward(dZ, cache):
     """
     A_prev, W, b = cache
     m = A_prev.shape[1]
-    dW = 1 / m * np.dot(dZ, A_prev.T)
-    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
-    dA_prev = np.dot(W.T, dZ)
+    dA_prev, dW_sum, db_sum = _lin.linear_backward(dZ, A_prev, W)
+    dW = 1 / m * dW_sum
+    db = 1 / m * db_sum
     return dA_prev, dW, db
 
 
