@@ -33,22 +33,30 @@ every step.
 The global NumPy generator is seeded here because the published numbers depend
 on it; :func:`run_experiment` restores its state afterwards.
 
-This module imports scikit-learn, SciPy, matplotlib and click when used; it is
-imported by the CLI only, never by ``import deepstep``.
+The data loaders live in :mod:`deepstep.experiments_data`, the plots in
+:mod:`deepstep.experiments_plots` and the ``deepstep experiment`` command in
+:mod:`deepstep.cli_experiment` (importable from here as ``experiment_command``).
+They import scikit-learn, SciPy, matplotlib and click when used; none of this
+is imported by ``import deepstep``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import steps
-from .errors import DataError, InvalidParameterError
+from .errors import InvalidParameterError
+from .experiments_data import DEFAULT_DATA_DIR, ROOT, load_circles, load_football, load_moons  # noqa: F401
+from .experiments_plots import make_out_dir, plot_result
+
+if TYPE_CHECKING:
+    from .cli_experiment import experiment_command
 
 __all__ = [
     "ENGINES", "EXPERIMENTS", "ExperimentResult", "Row", "experiment_command", "initialization",
@@ -57,8 +65,6 @@ __all__ = [
 ]
 
 ENGINES = ("model", "steps")
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = (ROOT.parent / "shared" / "data").resolve()
 # Plots go to a scratch folder unless asked otherwise: the committed docs/img images come from
 # the full runs and are regenerated only on purpose (--out-dir docs/img, see docs/experiments.md).
 DEFAULT_OUT_DIR = Path("out") / "experiments"
@@ -126,69 +132,6 @@ def _global_generator_restored():
 
 def _accuracy(predict, X, Y):
     return float(np.mean(predict(X) == np.asarray(Y).reshape(1, -1)))
-
-
-# --- data ----------------------------------------------------------------------------
-def _sklearn_datasets():
-    try:
-        import sklearn.datasets
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise DataError("The experiments' data needs scikit-learn: pip install scikit-learn") from None
-    return sklearn.datasets
-
-
-def load_circles():
-    """The initialization data: ``make_circles(300, noise=.05)`` after ``np.random.seed(1)``
-    (train) and ``make_circles(100, noise=.05)`` after ``np.random.seed(2)`` (test).
-
-    Returns X_train (2, 300), Y_train (1, 300), X_test (2, 100), Y_test (1, 100), float64.
-    """
-    ds = _sklearn_datasets()
-    # random_state=k draws RandomState(k)'s stream, the one np.random.seed(k) sets,
-    # without touching NumPy's global generator.
-    Xtr, ytr = ds.make_circles(n_samples=300, noise=0.05, random_state=1)
-    Xte, yte = ds.make_circles(n_samples=100, noise=0.05, random_state=2)
-    return Xtr.T, ytr.reshape(1, -1).astype(np.float64), Xte.T, yte.reshape(1, -1).astype(np.float64)
-
-
-def load_moons():
-    """The optimization data: ``make_moons(300, noise=.2)`` after ``np.random.seed(3)``.
-
-    The published experiment has no test set; deepstep adds one,
-    ``make_moons(300, noise=.2)`` after ``np.random.seed(4)``.
-    Returns X_train (2, 300), Y_train (1, 300), X_test (2, 300), Y_test (1, 300).
-    """
-    ds = _sklearn_datasets()
-    Xtr, ytr = ds.make_moons(n_samples=300, noise=0.2, random_state=3)   # = np.random.seed(3)
-    Xte, yte = ds.make_moons(n_samples=300, noise=0.2, random_state=4)
-    return Xtr.T, ytr.reshape(1, -1).astype(np.float64), Xte.T, yte.reshape(1, -1).astype(np.float64)
-
-
-def load_football(data_dir=None):
-    """The regularization data, ``data.mat`` (X, y train; Xval, yval test), as (2, m) / (1, m).
-
-    ``data_dir`` defaults to the shared datasets folder next to the repository
-    (``../shared/data``).
-    """
-    data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
-    path = data_dir / "data.mat"
-    if not path.is_file():
-        raise DataError(f"The regularization data {path} was not found. Pass the folder that holds "
-                        f"data.mat with --data-dir DIR (deepstep experiment regularization --data-dir DIR; "
-                        f"from Python: data_dir=DIR); the default is the shared datasets folder, "
-                        f"../shared/data next to the repository.")
-    try:
-        import scipy.io
-        d = scipy.io.loadmat(path)
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise DataError("Reading data.mat needs SciPy: pip install scipy") from None
-    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
-        raise DataError(f"{path} could not be read as a MAT-file: {exc}") from None
-    missing = [k for k in ("X", "y", "Xval", "yval") if k not in d]
-    if missing:
-        raise DataError(f"{path} lacks the arrays {missing}; expected X, y, Xval and yval.")
-    return (np.asarray(d["X"], np.float64).T, np.asarray(d["y"], np.float64).T,
-            np.asarray(d["Xval"], np.float64).T, np.asarray(d["yval"], np.float64).T)
 
 
 # --- the course's loops through deepstep.steps -----------------------------------------
@@ -451,7 +394,7 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
                               or start < 0):
         raise InvalidParameterError(f"The 'start' parameter must be 'course' or a seed >= 0. Got {start!r}.")
     if plot and out_dir is not None:
-        _make_out_dir(out_dir)               # fail before minutes of training, not after
+        make_out_dir(out_dir)                # fail before minutes of training, not after
     with _global_generator_restored(), np.errstate(over="ignore", divide="ignore"):
         result = EXPERIMENTS[name](engine=engine, quick=quick, start=start, **kw)
     if plot and out_dir is not None:
@@ -459,117 +402,10 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
     return result
 
 
-# --- plots -------------------------------------------------------------------------------
-def _make_out_dir(out_dir):
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"Cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
-    return out_dir
+def __getattr__(name):
+    # The click command lives in cli_experiment.py; loaded on first use, so the Python API needs no click.
+    if name == "experiment_command":
+        from .cli_experiment import experiment_command
 
-
-def plot_result(result, out_dir, dpi=80):
-    """Decision boundaries (one panel per setting, training points) and cost curves.
-
-    Returns the two paths written.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir = _make_out_dir(out_dir)
-    stem = f"{result.name}_{result.engine}"
-    Xtr, Ytr = result.data[0], result.data[1]
-    rows = result.rows
-    ncols = 3
-    nrows = math.ceil(len(rows) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.9 * nrows), squeeze=False)
-    pad = 0.25 * (Xtr.max(axis=1) - Xtr.min(axis=1))
-    lo, hi = Xtr.min(axis=1) - pad, Xtr.max(axis=1) + pad
-    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
-    grid = np.vstack([xx.ravel(), yy.ravel()])
-    for ax, row in zip(axes.ravel(), rows):
-        zz = row.predict(grid).reshape(xx.shape)
-        ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], colors=["#f4c7a1", "#a9c8e8"], alpha=0.9)
-        ax.scatter(Xtr[0], Xtr[1], c=Ytr.ravel(), cmap="coolwarm_r", s=9, edgecolors="k", linewidths=0.2)
-        test = "" if row.test_acc is None else f", test {row.test_acc:.3f}"
-        ax.set_title(f"{row.setting}\ntrain {row.train_acc:.3f}{test}", fontsize=10)
-        ax.set_xlim(lo[0], hi[0])
-        ax.set_ylim(lo[1], hi[1])
-        ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[len(rows):]:
-        ax.axis("off")
-    fig.suptitle(f"{result.name}: decision boundaries ({result.engine})", fontsize=12)
-    fig.tight_layout()
-    boundaries = out_dir / f"{stem}_boundaries.png"
-    fig.savefig(boundaries, dpi=dpi)
-    plt.close(fig)
-
-    groups = [rows]
-    if result.name == "optimization" and len(rows) > 3:
-        groups = [rows[:3], rows[3:]]
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.6 * len(groups), 3.9), squeeze=False)
-    for ax, group in zip(axes.ravel(), groups):
-        for row in group:
-            x = np.arange(len(row.costs)) * row.cost_every
-            ax.plot(x, row.costs, label=row.setting, lw=1.5)
-        finite = [c for r in group for c in r.costs if np.isfinite(c)]
-        if finite and max(finite) / max(min(finite), 1e-12) > 50:
-            ax.set_yscale("log")
-        ax.set_xlabel(result.cost_unit)
-        ax.set_ylabel("cost")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"{result.name}: cost ({result.engine})", fontsize=12)
-    fig.tight_layout()
-    costs = out_dir / f"{stem}_costs.png"
-    fig.savefig(costs, dpi=dpi)
-    plt.close(fig)
-    return [boundaries, costs]
-
-
-# --- the command --------------------------------------------------------------------------
-import click  # noqa: E402  (the CLI's dependency; this module is imported by the CLI only)
-
-
-@click.command("experiment")
-@click.argument("name", type=click.Choice(sorted(EXPERIMENTS)))
-@click.option("--out-dir", type=click.Path(file_okay=False), default=str(DEFAULT_OUT_DIR), show_default=True,
-              help="folder for the decision-boundary and cost plots (created if needed); "
-                   "--out-dir docs/img regenerates the committed documentation images")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="regularization: the folder holding data.mat [default: ../shared/data next to the "
-                   "repository]")
-@click.option("--quick", is_flag=True, help="a smoke run: far fewer iterations")
-@click.option("--engine", type=click.Choice(ENGINES), default="model", show_default=True,
-              help="model: DeepNetwork with HyperParameters; "
-                   "steps: the published training loop written with deepstep.steps")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="model engine: draw the initial weights from the model's generator with this seed "
-                   "(default: start from the published initial weights)")
-@click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="iterations (initialization, regularization) or epochs (optimization) instead of "
-                   "the published 15000 / 30000 / 5000")
-@click.option("--no-plots", is_flag=True, help="print the table only")
-def experiment_command(name, out_dir, data_dir, quick, engine, seed, iterations, no_plots):
-    """Reproduce a published experiment: initialization, regularization or optimization.
-
-    Prints the table (setting, train accuracy, test accuracy, published) and
-    saves decision-boundary and cost plots into --out-dir (default
-    out/experiments; the committed images in docs/img are regenerated with
-    --out-dir docs/img, see docs/experiments.md).
-    """
-    if seed is not None and engine != "model":
-        raise click.UsageError("--seed applies to --engine model only.")
-    if data_dir is not None and name != "regularization":
-        raise click.UsageError(f"--data-dir applies to the regularization experiment only ({name} "
-                               f"generates its data).")
-    kw = {} if data_dir is None else {"data_dir": data_dir}
-    if iterations is not None:
-        kw["epochs" if name == "optimization" else "iterations"] = iterations
-    result = run_experiment(name, out_dir, quick=quick, engine=engine,
-                            start="course" if seed is None else seed, plot=not no_plots, **kw)
-    click.echo(result.table())
-    for path in result.plots:
-        click.echo(f"saved {path}")
+        return experiment_command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
