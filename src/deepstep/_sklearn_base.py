@@ -264,8 +264,8 @@ class _DeepEstimator(BaseEstimator):
     def _outputs(self, X, logits=False):
         """A[L] (or Z[L] when ``logits``) as C-contiguous float64 rows (n_samples, n_y).
 
-        ``Engine.predict`` in column chunks of ``_PREDICT_CHUNK`` (a lone column
-        predicted as a pair, so that a sample does not depend on its batch).
+        ``Engine.predict`` in column chunks of ``_PREDICT_CHUNK``, after scikit-learn's
+        own input validation (so the network's checks are not run a second time).
         """
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")

@@ -144,13 +144,11 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
                     else f"training on {source} ({train_ds.n_examples} examples, "
                          f"{train_ds.n_features} features) for {hp.epochs} epochs")
             click.echo(f"deepstep: {what}")
-        # A diverging run overflows before its cost turns non-finite; the loop detects that and
-        # raises TrainingDiverged (one error line), so NumPy's warnings would only be noise.
+        # training.run silences NumPy's overflow warnings and reports divergence once.
         if epochs > 0:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
-                        callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
-                        stop=stopper)
+            net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
+                    callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
+                    stop=stopper)
     elapsed = time.perf_counter() - t0
     state = stopper.state
     done = (state is None or state.epoch >= hp.epochs
@@ -235,11 +233,6 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
         raise DataError(f"The training data ({run_info.get('data') or run_info.get('dataset')}) differs from "
                         f"the data the checkpoint {path} was trained on; resume with the same data "
                         f"(--data FILE) or start a new run.")
-    if net.hp.validation_fraction > 0 and net.hp.seed is not None:
-        # fit() draws the validation split from the model's split generator on every call, also
-        # on a warm start; give it the generator's first state so that the resumed run holds out
-        # the same examples as the interrupted one (see docs/reliability.md).
-        net._split_rng = np.random.default_rng(np.random.SeedSequence(net.hp.seed).spawn(3)[1])
     return net, run_info, train_ds, test_ds
 
 

@@ -101,7 +101,7 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     last_good = _Snapshot(eng, model._optimizer)
     # A diverging run overflows before its cost turns non-finite; that is reported
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good)
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
