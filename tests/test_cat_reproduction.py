@@ -1,6 +1,6 @@
-"""The seed's published cat-classifier numbers, through ``deepstep.steps`` (about 30-60 s).
+"""The lesson's published cat-classifier numbers, through ``deepstep.steps`` (about 30-60 s).
 
-Published (the seed's application, ``np.random.seed(1)`` before each trainer,
+Published (the lesson's application, ``np.random.seed(1)`` before each trainer,
 learning rate 0.0075, 2500 iterations):
 
 * ``two_layer_model`` (12288, 7, 1): cost 0.693050 at iteration 0, test accuracy 0.72;
@@ -54,6 +54,7 @@ def test_example_script_prints_table_and_saves_png(cat_files, tmp_path, capsys):
                                 "--iterations", "3"]) == 0
     out = capsys.readouterr().out
     assert "two_layer_model" in out and "L_layer_model" in out
+    assert "Cost after iteration 0: 0.69304973" in out and "about" in out      # progress, run time
     png = tmp_path / "cat_costs.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -1,16 +1,27 @@
-"""The seed's deep network, step by step: its functions, names, shapes and caches.
+"""The lesson's deep network, step by step: its functions, names, shapes and caches.
 
-Read this module alongside the seed. Every function keeps the seed's
+The lesson is deeplearning.ai's "Building your Deep Neural Network: Step by
+Step" (Course 1, Week 4), with its application (the cat classifier) and the
+hyperparameter steps of its sequel ("Improving Deep Neural Networks").
+
+Read this module alongside the lesson. Every function keeps the lesson's
 signature, returns and caches, works in float64, never mutates its inputs, and
-draws random numbers from NumPy's global generator exactly as the seed does,
+draws random numbers from NumPy's global generator exactly as the lesson does,
 so ``np.random.seed(1)`` before a call reproduces the published numbers.
 
-The arithmetic itself is not repeated here: each step calls the same kernel
-the model's engine uses (:mod:`deepstep.activations`, :mod:`deepstep.losses`,
-:mod:`deepstep.optimizers`, :mod:`deepstep.regularization`), so what a
-learner checks here is what the model runs.
+The functions compute the lesson's formulas exactly, clipping nowhere: the
+lesson's own test cases (``L_model_backward`` with AL drawn by ``randn``,
+outside (0, 1)) give the published numbers, and a saturated output gives the
+lesson's ``inf`` or ``nan`` cost, as it does in the lesson. The model's engine
+(:class:`deepstep.DeepNetwork`) keeps its safe path instead: the fused output
+gradient ``dZ[L] = AL - Y`` and a cost clipped at the dtype's eps.
 
-Notation (the seed's): X = A[0] has shape (n[0], m), one example per column;
+Where the lesson's formula and the engine's coincide, each step calls the same
+kernel the engine uses (:mod:`deepstep.activations`, :mod:`deepstep.linear`,
+:mod:`deepstep.optimizers`, :mod:`deepstep.regularization`), so what a learner
+checks here is what the model runs.
+
+Notation (the lesson's): X = A[0] has shape (n[0], m), one example per column;
 W[l] has shape (n[l], n[l-1]); b[l] has shape (n[l], 1); Z[l], A[l], dZ[l] and
 dA[l] have shape (n[l], m).
 
@@ -18,22 +29,26 @@ Caches:
     linear cache      (A_prev, W, b)
     activation cache  Z
     layer cache       (linear_cache, activation_cache)
+    caches            [layer cache of layer 1, ..., layer cache of layer L]
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from . import activations as _act
 from . import linear as _lin
-from . import losses as _loss
 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "sigmoid", "relu",
     "linear_activation_forward", "L_model_forward", "compute_cost", "relu_backward",
     "sigmoid_backward", "linear_backward", "linear_activation_backward", "L_model_backward",
     "update_parameters", "predict", "two_layer_model", "L_layer_model",
-    # the seed's hyperparameters, step by step
+    # the lesson's application (the cat classifier)
+    "load_data", "print_mislabeled_images",
+    # the lesson's hyperparameters, step by step
     "initialize_parameters_zeros", "initialize_parameters_random", "initialize_parameters_he",
     "random_mini_batches", "update_parameters_with_gd", "initialize_velocity",
     "update_parameters_with_momentum", "initialize_adam", "update_parameters_with_adam",
@@ -45,9 +60,22 @@ __all__ = [
 
 # --- initialization ---------------------------------------------------------------
 def initialize_parameters(n_x, n_h, n_y):
-    """Parameters of a 2-layer network, weights ``randn * 0.01``, biases zero.
+    """Initialize the parameters of a 2-layer network, LINEAR -> RELU -> LINEAR -> SIGMOID.
 
-    Returns ``{"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}``.
+    W1 = randn(n_h, n_x) * 0.01, b1 = 0, W2 = randn(n_y, n_h) * 0.01, b2 = 0,
+    drawn in that order from NumPy's global generator.
+
+    Arguments:
+    n_x -- size of the input layer
+    n_h -- size of the hidden layer
+    n_y -- size of the output layer
+
+    Returns:
+    parameters -- python dictionary containing your parameters:
+                    W1 -- weight matrix of shape (n_h, n_x)
+                    b1 -- bias vector of shape (n_h, 1)
+                    W2 -- weight matrix of shape (n_y, n_h)
+                    b2 -- bias vector of shape (n_y, 1)
     """
     W1 = np.random.randn(n_h, n_x) * 0.01
     b1 = np.zeros((n_h, 1))
@@ -57,9 +85,19 @@ def initialize_parameters(n_x, n_h, n_y):
 
 
 def initialize_parameters_deep(layer_dims):
-    """Parameters of an L-layer network: ``W[l] = randn(n[l], n[l-1]) * 0.01``, ``b[l] = 0``.
+    """Initialize the parameters of an L-layer network.
 
-    layer_dims : list [n[0], n[1], ..., n[L]]
+    For l = 1 .. L: W[l] = randn(n[l], n[l-1]) * 0.01, b[l] = 0, drawn in
+    that order from NumPy's global generator.
+
+    Arguments:
+    layer_dims -- python array (list) containing the dimensions of each layer in our network
+                  [n[0], n[1], ..., n[L]]
+
+    Returns:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL":
+                    Wl -- weight matrix of shape (layer_dims[l], layer_dims[l-1])
+                    bl -- bias vector of shape (layer_dims[l], 1)
     """
     return _init_deep(layer_dims, "random")
 
@@ -79,28 +117,66 @@ def _init_deep(layer_dims, name):
 
 # --- forward ------------------------------------------------------------------------
 def linear_forward(A, W, b):
-    """Z = W A + b.  A: (n[l-1], m), W: (n[l], n[l-1]), b: (n[l], 1) -> Z: (n[l], m).
+    """Implement the linear part of a layer's forward propagation: Z = W A + b.
 
-    Returns ``(Z, cache)`` with ``cache = (A, W, b)``.
+    Arguments:
+    A -- activations from previous layer (or input data): (size of previous layer, number of examples)
+    W -- weights matrix: numpy array of shape (size of current layer, size of previous layer)
+    b -- bias vector, numpy array of shape (size of the current layer, 1)
+
+    Returns:
+    Z -- the input of the activation function, also called pre-activation parameter,
+         of shape (size of current layer, number of examples)
+    cache -- a python tuple containing "A", "W" and "b": (A, W, b), the linear cache,
+             stored for computing the backward pass efficiently
     """
     Z = _lin.linear_forward(A, W, b)
     return Z, (A, W, b)
 
 
 def sigmoid(Z):
-    """A = 1 / (1 + exp(-Z)). Returns ``(A, cache)`` with ``cache = Z``."""
+    """Implement the sigmoid activation: A = 1 / (1 + exp(-Z)).
+
+    Arguments:
+    Z -- numpy array of any shape
+
+    Returns:
+    A -- output of sigmoid(z), same shape as Z
+    cache -- returns Z as well (the activation cache), useful during backpropagation
+    """
     return _act.sigmoid_forward(Z), Z
 
 
 def relu(Z):
-    """A = max(0, Z). Returns ``(A, cache)`` with ``cache = Z``."""
+    """Implement the RELU function: A = max(0, Z).
+
+    Arguments:
+    Z -- Output of the linear layer, of any shape
+
+    Returns:
+    A -- Post-activation parameter, of the same shape as Z
+    cache -- Z (the activation cache); stored for computing the backward pass efficiently
+    """
     return _act.relu_forward(Z), Z
 
 
 def linear_activation_forward(A_prev, W, b, activation):
-    """[LINEAR -> ACTIVATION] for one layer. Returns ``(A, (linear_cache, activation_cache))``.
+    """Implement the forward propagation for the LINEAR->ACTIVATION layer.
 
-    activation : "sigmoid" or "relu" (any registered activation works).
+    Z = W A_prev + b,  A = g(Z) with g = sigmoid or relu.
+
+    Arguments:
+    A_prev -- activations from previous layer (or input data): (size of previous layer, number of examples)
+    W -- weights matrix: numpy array of shape (size of current layer, size of previous layer)
+    b -- bias vector, numpy array of shape (size of the current layer, 1)
+    activation -- the activation to be used in this layer, stored as a text string: "sigmoid" or "relu"
+                  (any activation registered in deepstep works too)
+
+    Returns:
+    A -- the output of the activation function, also called the post-activation value,
+         of shape (size of current layer, number of examples)
+    cache -- a python tuple containing "linear_cache" and "activation_cache":
+             ((A_prev, W, b), Z); stored for computing the backward pass efficiently
     """
     Z, linear_cache = linear_forward(A_prev, W, b)
     A = _act.get_activation(activation).forward(Z)
@@ -108,9 +184,20 @@ def linear_activation_forward(A_prev, W, b, activation):
 
 
 def L_model_forward(X, parameters):
-    """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID.
+    """Implement forward propagation for the [LINEAR->RELU]*(L-1)->LINEAR->SIGMOID computation.
 
-    X : (n[0], m). Returns ``(AL, caches)``: AL of shape (1, m) and the L layer caches.
+    A[0] = X; for l = 1 .. L-1: A[l] = relu(W[l] A[l-1] + b[l]); AL = sigmoid(W[L] A[L-1] + b[L]),
+    with L = len(parameters) // 2.
+
+    Arguments:
+    X -- data, numpy array of shape (input size, number of examples)
+    parameters -- output of initialize_parameters_deep()
+
+    Returns:
+    AL -- last post-activation value, of shape (1, number of examples)
+    caches -- list of caches containing every cache of linear_activation_forward()
+              (there are L of them, indexed from 0 to L-1: caches[l-1] is layer l's
+              ((A[l-1], W[l], b[l]), Z[l]))
     """
     caches = []
     A = X
@@ -124,28 +211,73 @@ def L_model_forward(X, parameters):
 
 
 def compute_cost(AL, Y):
-    """Cross-entropy J = -1/m Σ (y log a + (1 - y) log(1 - a)).  AL, Y: (1, m) -> float."""
-    return np.squeeze(_loss.binary_crossentropy(AL, np.asarray(Y).reshape(AL.shape)))
+    """Implement the cross-entropy cost.
+
+    J = -1/m Σ_i (y(i) log a[L](i) + (1 - y(i)) log(1 - a[L](i))), exactly: no
+    clipping, so an output saturated at 0 or 1 gives ``inf`` (or ``nan``), as
+    in the lesson.
+
+    Arguments:
+    AL -- probability vector corresponding to your label predictions, shape (1, number of examples)
+    Y -- true "label" vector (for example: containing 0 if non-cat, 1 if cat), shape (1, number of examples)
+
+    Returns:
+    cost -- cross-entropy cost, a 0-d numpy float (``np.squeeze`` of the sum)
+    """
+    Y = np.asarray(Y).reshape(np.shape(AL))
+    m = Y.shape[1]
+    cost = -1 / m * np.sum(np.multiply(Y, np.log(AL)) + np.multiply(1 - Y, np.log(1 - AL)))
+    return np.squeeze(cost)
 
 
 # --- backward -----------------------------------------------------------------------
 def relu_backward(dA, cache):
-    """dZ = dA * g'(Z) for relu: dA where Z > 0, else 0.  cache = Z."""
+    """Implement the backward propagation for a single RELU unit: dZ = dA * g'(Z).
+
+    dZ = dA where Z > 0 and 0 where Z <= 0.
+
+    Arguments:
+    dA -- post-activation gradient, of any shape
+    cache -- 'Z' where we store for computing backward propagation efficiently
+
+    Returns:
+    dZ -- Gradient of the cost with respect to Z, same shape as Z
+    """
     Z = cache
-    return _act.relu_backward(dA, Z, Z)
+    return np.where(Z > 0, dA, 0.0)
 
 
 def sigmoid_backward(dA, cache):
-    """dZ = dA * s (1 - s), s = sigmoid(Z).  cache = Z."""
+    """Implement the backward propagation for a single SIGMOID unit: dZ = dA * s (1 - s).
+
+    s = 1 / (1 + exp(-Z)).
+
+    Arguments:
+    dA -- post-activation gradient, of any shape
+    cache -- 'Z' where we store for computing backward propagation efficiently
+
+    Returns:
+    dZ -- Gradient of the cost with respect to Z, same shape as Z
+    """
     Z = cache
     return _act.sigmoid_backward(dA, Z, _act.sigmoid_forward(Z))
 
 
 def linear_backward(dZ, cache):
-    """From dZ[l] (n[l], m) and cache (A_prev, W, b) to (dA_prev, dW, db).
+    """Implement the linear portion of backward propagation for a single layer (layer l).
 
-    dW = 1/m dZ A_prev^T (n[l], n[l-1]);  db = 1/m Σ_columns dZ (n[l], 1);
-    dA_prev = W^T dZ (n[l-1], m).
+    dW[l] = 1/m dZ[l] A[l-1]^T;  db[l] = 1/m Σ_i dZ[l](i) (keepdims);  dA[l-1] = W[l]^T dZ[l].
+
+    Arguments:
+    dZ -- Gradient of the cost with respect to the linear output (of current layer l),
+          shape (n[l], m)
+    cache -- tuple of values (A_prev, W, b) coming from the forward propagation in the current layer
+
+    Returns:
+    dA_prev -- Gradient of the cost with respect to the activation (of the previous layer l-1),
+               same shape as A_prev (n[l-1], m)
+    dW -- Gradient of the cost with respect to W (current layer l), same shape as W (n[l], n[l-1])
+    db -- Gradient of the cost with respect to b (current layer l), same shape as b (n[l], 1)
     """
     A_prev, W, b = cache
     m = A_prev.shape[1]
@@ -156,26 +288,62 @@ def linear_backward(dZ, cache):
 
 
 def linear_activation_backward(dA, cache, activation):
-    """Backward through [LINEAR -> ACTIVATION]. Returns ``(dA_prev, dW, db)``."""
+    """Implement the backward propagation for the LINEAR->ACTIVATION layer.
+
+    dZ = relu_backward(dA, Z) or sigmoid_backward(dA, Z), then linear_backward(dZ, linear_cache).
+
+    Arguments:
+    dA -- post-activation gradient for current layer l, shape (n[l], m)
+    cache -- tuple of values (linear_cache, activation_cache) we store for computing backward
+             propagation efficiently: ((A_prev, W, b), Z)
+    activation -- the activation to be used in this layer, stored as a text string: "sigmoid" or "relu"
+                  (any activation registered in deepstep works too)
+
+    Returns:
+    dA_prev -- Gradient of the cost with respect to the activation (of the previous layer l-1),
+               same shape as A_prev
+    dW -- Gradient of the cost with respect to W (current layer l), same shape as W
+    db -- Gradient of the cost with respect to b (current layer l), same shape as b
+    """
     linear_cache, activation_cache = cache
-    act = _act.get_activation(activation)
     Z = activation_cache
-    dZ = act.backward(dA, Z, act.forward(Z))
+    if activation == "relu":
+        dZ = relu_backward(dA, Z)
+    elif activation == "sigmoid":
+        dZ = sigmoid_backward(dA, Z)
+    else:
+        act = _act.get_activation(activation)
+        dZ = act.backward(dA, Z, act.forward(Z))
     return linear_backward(dZ, linear_cache)
 
 
 def L_model_backward(AL, Y, caches):
-    """Gradients of the cross-entropy for the [RELU] x (L-1) -> SIGMOID network.
+    """Implement the backward propagation for the [LINEAR->RELU] * (L-1) -> LINEAR -> SIGMOID group.
 
-    Returns ``grads`` with ``grads["dA" + str(l)]`` (l = 0 .. L-1),
-    ``grads["dW" + str(l)]`` and ``grads["db" + str(l)]`` (l = 1 .. L).
+    dAL = -(Y / AL - (1 - Y) / (1 - AL)), the lesson's formula exactly (AL is not
+    clipped, so AL outside (0, 1), as in the lesson's test case, gives the
+    published numbers); then layer L backward through the sigmoid and layers
+    L-1 .. 1 backward through the relu. The model's engine uses the fused
+    dZ[L] = AL - Y instead.
+
+    Arguments:
+    AL -- probability vector, output of the forward propagation (L_model_forward()), shape (1, m)
+    Y -- true "label" vector (containing 0 if non-cat, 1 if cat), shape (1, m)
+    caches -- list of caches containing:
+                every cache of linear_activation_forward() with "relu" (caches[l], for l in range(L-1)
+                i.e l = 0...L-2)
+                the cache of linear_activation_forward() with "sigmoid" (caches[L-1])
+
+    Returns:
+    grads -- A dictionary with the gradients
+             grads["dA" + str(l)] = ...   (l = 0 .. L-1; dA[l] of shape (n[l], m))
+             grads["dW" + str(l)] = ...   (l = 1 .. L; the shape of W[l])
+             grads["db" + str(l)] = ...   (l = 1 .. L; the shape of b[l])
     """
     grads = {}
     L = len(caches)
-    Y = np.asarray(Y).reshape(AL.shape)
-    # dAL = -(Y/AL - (1-Y)/(1-AL)): the seed's unfused gradient, kept for teaching
-    # (the model's engine uses the fused dZ[L] = AL - Y instead).
-    dAL = _loss.binary_crossentropy_dA(AL, Y)
+    Y = np.asarray(Y).reshape(np.shape(AL))
+    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
     grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = \
         linear_activation_backward(dAL, caches[L - 1], "sigmoid")
     for l in reversed(range(L - 1)):
@@ -187,7 +355,19 @@ def L_model_backward(AL, Y, caches):
 
 
 def update_parameters(parameters, grads, learning_rate):
-    """W[l] = W[l] - α dW[l], b[l] = b[l] - α db[l]. Returns a new dict (inputs untouched)."""
+    """Update parameters using gradient descent: W[l] = W[l] - α dW[l], b[l] = b[l] - α db[l].
+
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+    grads -- python dictionary containing your gradients, output of L_model_backward
+    learning_rate -- α, a float
+
+    Returns:
+    parameters -- python dictionary containing your updated parameters (a new dictionary:
+                  the one passed in is not changed)
+                  parameters["W" + str(l)] = ...
+                  parameters["b" + str(l)] = ...
+    """
     from .optimizers import gd_update
 
     L = len(parameters) // 2
@@ -200,18 +380,127 @@ def update_parameters(parameters, grads, learning_rate):
     return new
 
 
-def predict(X, parameters):
-    """0/1 predictions (1, m): 1 where the network's output AL > 0.5."""
+# --- the lesson's application: the cat classifier -----------------------------------
+def predict(X, y, parameters=None):
+    """Predict the results of an L-layer neural network: 1 where AL > 0.5, else 0.
+
+    The lesson's form is ``predict(X, y, parameters)``: it prints the accuracy
+    against the labels y, ``Accuracy: <fraction>``, and returns p. The
+    two-argument form ``predict(X, parameters)`` prints nothing.
+
+    Arguments:
+    X -- data set of examples you would like to label, shape (n[0], m)
+    y -- true labels, shape (1, m) (optional)
+    parameters -- parameters of the trained model
+
+    Returns:
+    p -- predictions for the given dataset X, 0/1 floats of shape (1, m)
+    """
+    if parameters is None:
+        parameters, y = y, None
     AL, _ = L_model_forward(X, parameters)
-    return (AL > 0.5).astype(np.float64)
+    p = (AL > 0.5).astype(np.float64)
+    if y is not None:
+        m = np.shape(X)[1]
+        print("Accuracy: " + str(np.sum((p == np.asarray(y).reshape(p.shape)) / m)))
+    return p
 
 
-# --- the seed's ready-made trainers -------------------------------------------------
+def load_data(data_dir="datasets"):
+    """Load the lesson's cat / non-cat images from ``train_catvnoncat.h5`` and ``test_catvnoncat.h5``.
+
+    Arguments:
+    data_dir -- folder holding the two files (the lesson's ``datasets/``)
+
+    Returns:
+    train_set_x_orig -- uint8 images of shape (209, 64, 64, 3)
+    train_set_y_orig -- labels of shape (1, 209), 1 for cat, 0 for non-cat
+    test_set_x_orig -- uint8 images of shape (50, 64, 64, 3)
+    test_set_y_orig -- labels of shape (1, 50)
+    classes -- array of the class names as bytes, [b'non-cat', b'cat']
+
+    Flatten and scale as the lesson does:
+    ``train_x = train_set_x_orig.reshape(train_set_x_orig.shape[0], -1).T / 255.``
+    """
+    import h5py
+
+    from .errors import DataError
+
+    folder = Path(data_dir)
+    out = []
+    for split in ("train", "test"):
+        path = folder / f"{split}_catvnoncat.h5"
+        if not path.is_file():
+            raise DataError(f"{path} not found: pass load_data() the folder that holds "
+                            f"train_catvnoncat.h5 and test_catvnoncat.h5")
+        try:
+            with h5py.File(path, "r") as f:
+                x = np.array(f[f"{split}_set_x"][:])
+                y = np.array(f[f"{split}_set_y"][:])
+                if split == "test":
+                    classes = np.array(f["list_classes"][:])
+        except (OSError, KeyError) as exc:
+            raise DataError(f"{path} is not the lesson's cat file ({exc}); download it again") from None
+        out += [x, y.reshape((1, y.shape[0]))]
+    return out[0], out[1], out[2], out[3], classes
+
+
+def print_mislabeled_images(classes, X, y, p):
+    """Plot the images where the prediction and the truth differ (as the lesson does).
+
+    Arguments:
+    classes -- the class names from load_data(), [b'non-cat', b'cat']
+    X -- dataset, flattened images of shape (12288, m) (scaled or not)
+    y -- true labels, shape (1, m)
+    p -- predictions, shape (1, m)
+
+    Returns:
+    fig -- the matplotlib figure, one 64x64 image per mislabeled example, titled
+           "Prediction: ... / Class: ..."; None when nothing is mislabeled
+    """
+    import matplotlib.pyplot as plt
+
+    y = np.asarray(y).reshape(1, -1)
+    p = np.asarray(p).reshape(1, -1)
+    a = p + y
+    mislabeled_indices = np.asarray(np.where(a == 1))
+    num_images = mislabeled_indices.shape[1]
+    if num_images == 0:
+        return None
+
+    def name(c):
+        c = classes[int(c)]
+        return c.decode("utf-8") if isinstance(c, bytes) else str(c)
+
+    fig = plt.figure(figsize=(2.0 * num_images, 2.6))
+    for i in range(num_images):
+        index = mislabeled_indices[1][i]
+        ax = fig.add_subplot(1, num_images, i + 1)
+        image = np.asarray(X)[:, index].reshape(64, 64, 3)
+        ax.imshow(image if image.max() <= 1 else image.astype(np.uint8), interpolation="nearest")
+        ax.axis("off")
+        ax.set_title("Prediction: " + name(p[0, index]) + " \n Class: " + name(y[0, index]), fontsize=8)
+    return fig
+
+
+# --- the lesson's ready-made trainers -----------------------------------------------
 def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000, print_cost=False):
-    """LINEAR -> RELU -> LINEAR -> SIGMOID, batch gradient descent.
+    """Implement a two-layer neural network: LINEAR->RELU->LINEAR->SIGMOID, batch gradient descent.
 
-    layers_dims : (n_x, n_h, n_y). Returns ``(parameters, costs)``, costs every 100 iterations.
     Call ``np.random.seed(1)`` first to reproduce the published run.
+
+    Arguments:
+    X -- input data, of shape (n_x, number of examples)
+    Y -- true "label" vector (containing 1 if cat, 0 if non-cat), of shape (1, number of examples)
+    layers_dims -- dimensions of the layers (n_x, n_h, n_y)
+    num_iterations -- number of iterations of the optimization loop
+    learning_rate -- learning rate of the gradient descent update rule
+    print_cost -- If set to True, this will print the cost every 100 iterations
+                  ("Cost after iteration i: cost", and the last iteration)
+
+    Returns:
+    parameters -- a dictionary containing W1, W2, b1, and b2
+    costs -- the cost at iterations 0, 100, 200, ...
     """
     n_x, n_h, n_y = layers_dims
     parameters = initialize_parameters(n_x, n_h, n_y)
@@ -219,10 +508,24 @@ def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000
 
 
 def L_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000, print_cost=False):
-    """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID, batch gradient descent.
+    """Implement a L-layer neural network: [LINEAR->RELU]*(L-1)->LINEAR->SIGMOID, batch gradient descent.
 
     Weights start at ``randn / sqrt(n[l-1])`` (``randn * 0.01`` stalls a 4-layer
-    net; the published application uses this scaling). Returns ``(parameters, costs)``.
+    net; the lesson's application uses this scaling). Call ``np.random.seed(1)``
+    first to reproduce the published run.
+
+    Arguments:
+    X -- data, numpy array of shape (num_px * num_px * 3, number of examples)
+    Y -- true "label" vector (containing 0 if cat, 1 if non-cat), of shape (1, number of examples)
+    layers_dims -- list containing the input size and each layer size, of length (number of layers + 1).
+    learning_rate -- learning rate of the gradient descent update rule
+    num_iterations -- number of iterations of the optimization loop
+    print_cost -- if True, it prints the cost every 100 steps
+                  ("Cost after iteration i: cost", and the last iteration)
+
+    Returns:
+    parameters -- parameters learnt by the model. They can then be used to predict.
+    costs -- the cost at iterations 0, 100, 200, ...
     """
     parameters = _init_deep(layers_dims, "scaled")
     return _gradient_descent(X, Y, parameters, learning_rate, num_iterations, print_cost)
@@ -235,16 +538,15 @@ def _gradient_descent(X, Y, parameters, learning_rate, num_iterations, print_cos
         cost = compute_cost(AL, Y)
         grads = L_model_backward(AL, Y, caches)
         parameters = update_parameters(parameters, grads, learning_rate)
-        if i % 100 == 0 or i == num_iterations - 1:
-            if print_cost:
-                print(f"Cost after iteration {i}: {float(cost)}")
-            if i % 100 == 0:
-                costs.append(float(cost))
+        if print_cost and (i % 100 == 0 or i == num_iterations - 1):
+            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)), flush=True)
+        if i % 100 == 0:
+            costs.append(float(cost))
     return parameters, costs
 
 
 # =====================================================================================
-# The seed's hyperparameters, step by step: initialization, mini-batches, optimizers,
+# The lesson's hyperparameters, step by step: initialization, mini-batches, optimizers,
 # learning-rate decay, regularization and the gradient check. Same conventions as
 # above: L-layer dicts {"W1", "b1", ..., "WL", "bL"}, float64, inputs never mutated,
 # randomness from NumPy's global generator. The arithmetic is the kernels' in
@@ -311,7 +613,7 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
     Parameters
     ----------
     X : ndarray of shape (n_x, m)
-    Y : ndarray of shape (n_y, m) (labels (1, m) in the seed)
+    Y : ndarray of shape (n_y, m) (labels (1, m) in the lesson)
     mini_batch_size : int
     seed : int
 
@@ -487,7 +789,7 @@ def _backward_fused(AL, Y, caches, lambd=0.0, keep_prob=None):
 
     The output layer uses the fused gradient of sigmoid + cross-entropy,
     dZ[L] = AL - Y (what the published regularization code computes; it stays
-    finite when AL saturates at exactly 0 or 1), then the seed's linear and
+    finite when AL saturates at exactly 0 or 1), then the lesson's linear and
     relu backward steps. ``lambd`` adds λ/m W[l] to dW[l]; ``keep_prob``
     (with 3-tuple dropout caches) masks and rescales each dA[l], l >= 1.
     """
