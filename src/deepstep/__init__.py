@@ -14,8 +14,17 @@ from .training import Callback, History
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # ``deepstep.check(path)``: the checker loads on first use, so ``import deepstep`` stays NumPy-only.
+    if name == "check":
+        import importlib
+
+        return importlib.import_module(".check", __name__)
+    raise AttributeError(f"module 'deepstep' has no attribute {name!r}")
+
 __all__ = [
     "Callback", "DataError", "DeepNetwork", "DeepstepError", "History", "HyperParameters",
     "InvalidParameterError", "ModelFileError", "NotFittedError", "TrainingDiverged",
-    "register_activation", "steps", "__version__",
+    "check", "register_activation", "steps", "__version__",
 ]
