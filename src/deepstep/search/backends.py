@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 
-from .errors import DeepstepError, InvalidParameterError, did_you_mean
+from ..errors import DeepstepError, InvalidParameterError, did_you_mean
 
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 

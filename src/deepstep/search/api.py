@@ -43,13 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, InvalidParameterError, did_you_mean
-from .search_backends import BACKENDS, joblib_backend, progress_bar
-from .search_report import cv_rows, influence, jsonable, plot_search, write_csv, write_outputs
-from .search_space import check_space, default_space, fit_batch_sizes, parse_param, parse_value
+from ..errors import DataError, InvalidParameterError, did_you_mean
+from .backends import joblib_backend, progress_bar
+from .report import cv_rows, influence, jsonable, write_outputs
+from .space import check_space, default_space, fit_batch_sizes, parse_param
 
-__all__ = ["BACKENDS", "METHODS", "TASKS", "SearchResult", "default_space", "influence", "load_search_data",
-           "parse_param", "parse_value", "plot_search", "run_search", "search_command", "write_csv"]
+__all__ = ["METHODS", "TASKS", "SearchResult", "load_search_data", "run_search"]
 
 METHODS = ("random", "grid", "halving")
 TASKS = ("auto", "classification", "regression")
@@ -170,7 +169,7 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     )
     from sklearn.utils.multiclass import type_of_target
 
-    from .sklearn import DeepClassifier, DeepRegressor
+    from ..sklearn import DeepClassifier, DeepRegressor
 
     t0 = time.perf_counter()
     if method not in METHODS:
@@ -316,7 +315,7 @@ def _check_data(X, y):
 
 def load_search_data(dataset=None, data_path=None, label_column=None, test_path=None):
     """(X, y, X_test, y_test, preprocess) from a bundled dataset or a data file, rows = examples."""
-    from . import data
+    from .. import data
 
     if dataset and data_path:
         raise InvalidParameterError("Give either a dataset name or a data file, not both.")
@@ -338,17 +337,3 @@ def load_search_data(dataset=None, data_path=None, label_column=None, test_path=
                             f"has {train.n_features}; they must match.")
         Xt, yt = rows(test), test.y
     return rows(train), train.y, Xt, yt, train.preprocess
-
-def __getattr__(name):
-    # The click command lives in cli_search.py; loaded on first use, so the Python API needs no click.
-    if name == "search_command":
-        from .cli_search import search_command
-
-        return search_command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ == "__main__":   # python -m deepstep.search
-    from .cli_search import search_command
-
-    search_command()
