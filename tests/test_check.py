@@ -138,3 +138,22 @@ def test_import_deepstep_stays_light():
     code = ("import sys, deepstep; assert 'hypothesis' not in sys.modules; "
             "assert 'deepstep.check' not in sys.modules; assert callable(deepstep.check)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "deepstep", "check", *args], capture_output=True, text=True)
+
+
+def test_the_command_lines_json_and_exit_codes(tmp_path):
+    ok = _cli(str(FIXTURE), "--only", "relu", "--only", "linear_backward")
+    assert (ok.returncode, ok.stdout.splitlines()) == (0, ["relu: ok", "linear_backward: ok"])
+    path = _write(tmp_path, "broken.py", broken_source(LESSON, "a"))
+    bad = _cli(str(path), "--only", "compute_cost", "--json")
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False and report["results"][0]["name"] == "compute_cost"
+    assert "the cost's sign" in report["results"][0]["cause"]
+    usage = _cli(str(FIXTURE), "--only", "reluu")
+    assert usage.returncode == 2 and "Did you mean 'relu'?" in usage.stderr and "Traceback" not in usage.stderr
+    missing = _cli(str(tmp_path / "nowhere.py"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "not found" in missing.stderr

@@ -539,7 +539,7 @@ def _gradient_descent(X, Y, parameters, learning_rate, num_iterations, print_cos
         grads = L_model_backward(AL, Y, caches)
         parameters = update_parameters(parameters, grads, learning_rate)
         if print_cost and (i % 100 == 0 or i == num_iterations - 1):
-            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)), flush=True)
+            print(f"Cost after iteration {i}: {np.squeeze(cost)}", flush=True)
         if i % 100 == 0:
             costs.append(float(cost))
     return parameters, costs

@@ -18,6 +18,7 @@ import sys
 import click
 
 from .._version import __version__
+from .check import check_command
 from .evaluate import evaluate, predict
 from .experiment import experiment_command
 from .gradcheck import gradcheck
@@ -57,3 +58,4 @@ main.add_command(info)
 main.add_command(gradcheck)
 main.add_command(search_command)
 main.add_command(experiment_command)
+main.add_command(check_command)
