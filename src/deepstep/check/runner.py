@@ -93,6 +93,10 @@ def notebook_to_script(path: Path, dest: Path) -> None:
 def check_file(path, *, timeout=DEFAULT_TIMEOUT, function_timeout=DEFAULT_FUNCTION_TIMEOUT,
                import_timeout=DEFAULT_IMPORT_TIMEOUT, examples=DEFAULT_EXAMPLES, only=()) -> Report:
     """Check the lesson's functions defined in the learner's ``path`` (.py or .ipynb)."""
+    import importlib.util
+
+    if importlib.util.find_spec("hypothesis") is None:
+        raise DataError("deepstep check needs hypothesis for its random cases: pip install 'deepstep[check]'")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found: give the path of your .py file (or .ipynb notebook)")

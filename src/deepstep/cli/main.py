@@ -23,6 +23,7 @@ from .evaluate import evaluate, predict
 from .experiment import experiment_command
 from .gradcheck import gradcheck
 from .info import info
+from .playground import playground_command
 from .runtime import EXIT_CODES_EPILOG, run_group
 from .search import search_command
 from .train import train
@@ -59,3 +60,4 @@ main.add_command(gradcheck)
 main.add_command(search_command)
 main.add_command(experiment_command)
 main.add_command(check_command)
+main.add_command(playground_command)
