@@ -149,9 +149,9 @@ function layout() {
   const f = view.full, cv = $("network");
   const dims = [2, ...f.config.layers, 1];
   const cols = dims.length, colW = cv.width / cols;
-  const size = Math.min(44, (cv.height - 20) / Math.max(...dims) - 8);
+  const size = Math.min(44, (cv.height - 26) / Math.max(...dims) - 8);
   const pos = dims.map((n, l) => {
-    const top = (cv.height - n * (size + 8)) / 2;
+    const top = 22 + (cv.height - 22 - n * (size + 8)) / 2;
     return Array.from({ length: n }, (_, j) => ({ x: colW * l + (colW - size) / 2, y: top + j * (size + 8) }));
   });
   return { dims, pos, size, colW };
@@ -214,7 +214,7 @@ function unitAt(ev) {
 }
 
 function drawChart(cv, series, opts) {
-  const ctx = cv.getContext("2d"), W = cv.width, H = cv.height, pad = 28;
+  const ctx = cv.getContext("2d"), W = cv.width, H = cv.height, pad = 40;
   ctx.clearRect(0, 0, W, H);
   let xs = [], ys = [];
   for (const s of series) for (const [x, y] of s.points) if (y !== null && isFinite(y)) { xs.push(x); ys.push(y); }
@@ -234,7 +234,7 @@ function drawChart(cv, series, opts) {
     ctx.strokeStyle = s.colour; ctx.lineWidth = s.width || 1.6; ctx.stroke();
   }
   ctx.fillStyle = "#666"; ctx.font = "10px system-ui"; ctx.textAlign = "right";
-  const lab = (v) => (opts.log ? 10 ** v : v).toPrecision(2);
+  const lab = (v) => { const x = opts.log ? 10 ** v : v; return x !== 0 && Math.abs(x) < 0.01 ? x.toExponential(0) : x.toPrecision(2); };
   ctx.fillText(lab(y1), pad - 2, 12); ctx.fillText(lab(y0), pad - 2, H - 16);
   ctx.textAlign = "left"; ctx.fillText(opts.xlabel, pad, H - 4);
   ctx.textAlign = "right"; ctx.fillText(String(x1), W - 4, H - 4);
