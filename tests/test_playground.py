@@ -193,3 +193,21 @@ def test_another_sites_page_cannot_open_a_session(client):
     with pytest.raises(WebSocketDisconnect):
         with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
             ws.receive_json()
+
+
+def test_the_command_fails_in_one_line_when_it_cannot_listen():
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "deepstep", "playground", "--port", str(port), "--no-browser"],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.startswith("deepstep: error: cannot listen on 127.0.0.1:") and out.stderr.count("\n") == 1
+    out = subprocess.run([sys.executable, "-m", "deepstep", "playground", "--port", "70000"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr

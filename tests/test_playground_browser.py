@@ -15,8 +15,8 @@ import urllib.request
 
 import pytest
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-                 if p and os.path.exists(p)), None)
+CANDIDATES = ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+CHROMIUM = next((p for p in CANDIDATES if p and os.path.exists(p)), None)
 if CHROMIUM is None:
     pytest.skip("no chromium found (apt-get install -y chromium): the browser tests need a real browser",
                 allow_module_level=True)
@@ -81,7 +81,8 @@ def _non_blank_pixels(page, canvas_id):
     return page.evaluate("""(id) => {
         const c = document.getElementById(id), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && !(d[i] > 250 && d[i + 1] > 250 && d[i + 2] > 250)) n++;
+        for (let i = 0; i < d.length; i += 4)
+            if (d[i + 3] > 0 && !(d[i] > 250 && d[i + 1] > 250 && d[i + 2] > 250)) n++;
         return n / (c.width * c.height);
     }""", canvas_id)
 

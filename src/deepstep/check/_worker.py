@@ -236,10 +236,23 @@ OFF_BY_ONE = ("an off-by-one layer loop: the layers are numbered 1 .. L with L =
               "(the hidden ones: for l in range(1, L))")
 
 
+def off_by_one(spec):
+    if spec.name.startswith("initialize_parameters"):
+        return ("an off-by-one layer loop: W[l] and b[l] for l = 1 .. L-1 with L = len(layer_dims): "
+                "for l in range(1, L)")
+    if spec.name.startswith("update_parameters") or spec.name.startswith("initialize_"):
+        return ("an off-by-one layer loop: every layer l = 1 .. L (L = len(parameters) // 2): for l in range(L) "
+                "with 'W' + str(l + 1), or for l in range(1, L + 1)")
+    if "backward" in spec.name:
+        return ("an off-by-one layer loop: after the output layer L, the hidden layers go back from L-1 to 1: "
+                "for l in reversed(range(L - 1)) with caches[l] and grads['dA' + str(l + 1)]")
+    return OFF_BY_ONE
+
+
 def cause_for_exception(spec, exc):
     text = str(exc)
     if isinstance(exc, KeyError) and spec.name in LAYERED:
-        return OFF_BY_ONE
+        return off_by_one(spec)
     if isinstance(exc, IndexError) and spec.name in LAYERED:
         return "an off-by-one layer loop: caches[l - 1] is layer l's cache, l = 1 .. L"
     shapes = "align" in text or "matmul" in text or "broadcast" in text
@@ -248,7 +261,7 @@ def cause_for_exception(spec, exc):
         return "expects the cache in another layout: the lesson's " + cache
     if shapes:
         if spec.name in LAYERED:
-            return "shapes that do not fit: " + OFF_BY_ONE
+            return "shapes that do not fit: " + off_by_one(spec)
         if spec.name == "linear_backward":
             return "a product in the wrong order or without a transpose: dW = 1/m np.dot(dZ, A_prev.T), " \
                    "dA_prev = np.dot(W.T, dZ)"
@@ -273,6 +286,10 @@ def cause_for_shape(spec, diff):
         return "db must sum over the examples (the columns): np.sum(dZ, axis=1, keepdims=True)"
     if e == () and g in ((1, 1), (1,)):
         return "the cost is not squeezed to a number: cost = np.squeeze(cost)"
+    if spec.name in ("linear_forward", "linear_activation_forward") and len(g) == 2 and len(e) == 2 and \
+            g[0] == e[0] and leaf in ("Z", "A"):
+        return ("Z = np.dot(W, A) + b has shape (n[l], m): a transposed b or A broadcasts to another shape; "
+                "add b of shape (n[l], 1) as it is")
     if len(e) == 2 and g == e[::-1]:
         if leaf.startswith("W"):
             return f"{leaf} transposed: W[l] has shape (n[l], n[l-1])"
@@ -316,8 +333,8 @@ def diagnose(spec, fn, failure):
         if cause:
             return cause
     if diff.kind in ("type", "length", "keys"):
-        if diff.kind == "keys" and spec.name in LAYERED:
-            return OFF_BY_ONE
+        if diff.kind in ("keys", "length") and spec.name in LAYERED:
+            return off_by_one(spec)
         return "the returns in another layout: the lesson's are " + spec.layout
     return ""
 

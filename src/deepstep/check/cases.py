@@ -179,13 +179,14 @@ def _rand(*s):
     return np.random.rand(*s)
 
 
-def _update(parameters, grads, lr, sign=-1.0, layers=None, biases=True):
+def _update(parameters, grads, lr, sign=-1.0, layers=None, biases=True, sign_b=None):
     L = len(parameters) // 2
     new = {k: np.array(v, copy=True) for k, v in parameters.items()}
     for l in (layers if layers is not None else range(1, L + 1)):
         new["W" + str(l)] = parameters["W" + str(l)] + sign * lr * grads["dW" + str(l)]
         if biases:
-            new["b" + str(l)] = parameters["b" + str(l)] + sign * lr * grads["db" + str(l)]
+            sb = sign if sign_b is None else sign_b
+            new["b" + str(l)] = parameters["b" + str(l)] + sb * lr * grads["db" + str(l)]
     return new
 
 
@@ -478,6 +479,10 @@ def _specs():
              up_args, [("the lesson's test case", _lc_update_parameters)],
              [("the update's sign: W[l] = W[l] - learning_rate * dW[l] (gradient descent goes downhill)",
                lambda p, g, lr: _update(p, g, lr, sign=1.0)),
+              ("the update's sign for W: W[l] = W[l] - learning_rate * dW[l] (gradient descent goes downhill)",
+               lambda p, g, lr: _update(p, g, lr, sign=1.0, sign_b=-1.0)),
+              ("the update's sign for b: b[l] = b[l] - learning_rate * db[l] (gradient descent goes downhill)",
+               lambda p, g, lr: _update(p, g, lr, sign_b=1.0)),
               ("the biases are not updated: b[l] = b[l] - learning_rate * db[l]",
                lambda p, g, lr: _update(p, g, lr, biases=False)),
               ("an off-by-one layer loop: the last layer is not updated (for l in range(L) with "

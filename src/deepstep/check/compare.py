@@ -85,6 +85,11 @@ def first_difference(expected, got, names=("result",), rtol=RTOL, atol=ATOL, _pa
         if missing:
             return Difference(where, "keys", f"{where} has no {', '.join(map(repr, missing))} "
                               f"(it has {sorted(map(str, got))}; expected {sorted(expected)})", expected, got)
+        prefixes = {str(k).rstrip("0123456789") for k in expected}
+        extra = [k for k in got if k not in expected and str(k).rstrip("0123456789") in prefixes]
+        if extra:
+            return Difference(where, "keys", f"{where} has {', '.join(map(repr, extra))} too "
+                              f"(expected {sorted(expected)})", expected, got)
         for k in expected:
             d = first_difference(expected[k], got[k], names, rtol, atol, _path + (k,))
             if d:

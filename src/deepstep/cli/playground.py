@@ -26,7 +26,22 @@ def playground_command(host, port, no_browser):
     except ImportError:
         raise click.UsageError("the playground needs starlette and uvicorn: pip install 'deepstep[playground]'") \
             from None
+    import socket
+
     from ..playground.app import serve
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError as exc:
+        raise click.ClickException(f"cannot use --host {host} ({exc.strerror or exc}); "
+                                   f"give an address such as 127.0.0.1") from None
+    try:                                    # fail before starting, in one line, when the port is taken
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                                   f"choose another --port, or stop what is using it") from None
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"deepstep: warning: serving on {host}: other machines on the network can open the playground",
@@ -35,4 +50,4 @@ def playground_command(host, port, no_browser):
     def ready(url):
         click.echo(f"deepstep playground on {url} (Ctrl-C stops it)", err=True)
 
-    serve(host=host, port=port, open_browser=not no_browser, ready=ready)
+    return serve(host=host, port=port, open_browser=not no_browser, ready=ready)

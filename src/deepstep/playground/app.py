@@ -199,18 +199,30 @@ class Connection:
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning", ready=None):
-    """Run the playground on uvicorn until interrupted."""
+    """Run the playground on uvicorn until interrupted.
+
+    ``ready(url)`` is called once the server listens (then the browser opens).
+    """
     import threading
     import webbrowser
 
     import uvicorn
 
     config = uvicorn.Config(create_app(), host=host, port=port, log_level=log_level, ws_max_size=MAX_MESSAGE_BYTES,
-                            ws="auto", lifespan="off")
+                            lifespan="off")
     server = uvicorn.Server(config)
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
-    if open_browser:
-        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
-    if ready:
-        ready(url)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+
+    def announce():
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.05)
+        if server.started:
+            url = f"http://{shown}:{port}/"
+            if ready:
+                ready(url)
+            if open_browser:
+                webbrowser.open(url)
+
+    threading.Thread(target=announce, daemon=True).start()
     server.run()
+    return 0 if server.started else 1
