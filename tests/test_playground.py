@@ -211,3 +211,18 @@ def test_the_command_fails_in_one_line_when_it_cannot_listen():
     out = subprocess.run([sys.executable, "-m", "deepstep", "playground", "--port", "70000"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_the_pages_files_ship_as_package_data():
+    import fnmatch
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "deepstep.playground"]
+    static = root / "src" / "deepstep" / "playground" / "static"
+    files = sorted(p.relative_to(static.parent).as_posix() for p in static.iterdir())
+    assert {"static/index.html", "static/playground.js", "static/playground.css"} <= set(files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f, g) for g in globs), f"{f} is not in pyproject's package-data: a wheel lacks it"
