@@ -226,3 +226,16 @@ def test_the_pages_files_ship_as_package_data():
     assert {"static/index.html", "static/playground.js", "static/playground.css"} <= set(files)
     for f in files:
         assert any(fnmatch.fnmatch(f, g) for g in globs), f"{f} is not in pyproject's package-data: a wheel lacks it"
+
+
+def test_regression_trains_and_shows_its_output():
+    s = Session({"problem": "regression", "dataset": "plane", "n_points": 100, "layers": [3], "seed": 3,
+                 "activation": "tanh", "learning_rate": 0.03})
+    assert s.output == "linear" and s.activations() == ["tanh", "linear"]
+    before = s.cost(s.X_train, s.y_train)
+    s.train_epochs(40)
+    assert s.cost(s.X_train, s.y_train) < before
+    shot = s.snapshot(full=True)
+    assert shot["problem"] == "regression" and "train_accuracy" not in shot
+    import base64
+    assert len(base64.b64decode(shot["boundary"])) == shot["grid"] ** 2
