@@ -123,7 +123,8 @@ def test_nothing_found_and_bad_paths(tmp_path):
 def test_a_notebook_and_a_module(tmp_path):
     cells = [{"cell_type": "markdown", "source": ["# my notebook"]},
              {"cell_type": "code", "source": ["%matplotlib inline\n", "import numpy as np\n"]},
-             {"cell_type": "code", "source": "def relu(Z):\n    return np.maximum(0, Z), Z\n"}]
+             {"cell_type": "code", "source": "def relu(Z):\n    return np.maximum(0, Z), Z\n"},
+             {"cell_type": "code", "source": "print(relu(np.ones(2)))\nwhile True:\n    pass\n"}]   # not run
     nb = _write(tmp_path, "My Notebook.ipynb", json.dumps({"cells": cells, "nbformat": 4}))
     assert check(nb).lines() == ["relu: ok"]
     import importlib.util

@@ -153,6 +153,8 @@ def run_case(spec, fn, args, context, seed=0):
             got = fn(*learner_args)
     except TimeLimit:
         raise
+    except SystemExit as exc:
+        return Failure(context, "raised", f"called exit({exc.code!r}){_learner_line(fn, exc)}", args, seed, exc)
     except Exception as exc:  # noqa: BLE001 - any error in the learner's code is a finding
         text = str(exc)[:200]
         return Failure(context, "raised", f"raised {type(exc).__name__}{': ' + text if text else ''}"

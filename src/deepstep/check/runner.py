@@ -72,22 +72,42 @@ class Report:
 
 
 def notebook_to_script(path: Path, dest: Path) -> None:
-    """The code cells of a .ipynb as one .py file (IPython magics and shell lines commented out)."""
+    """The imports and definitions of a .ipynb's code cells as one .py file.
+
+    Only what defines the learner's functions is kept (imports, ``def``,
+    ``class``, assignments of constants): the notebook's own test calls,
+    training runs and plots are left out, so checking does not run them.
+    IPython magics and shell lines are dropped; a cell that does not parse is
+    kept whole, so its syntax error is reported.
+    """
+    import ast
+
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
         cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path} is not a readable Jupyter notebook ({exc}); save it again, "
                         f"or export it as a .py file") from None
-    lines = []
-    for cell in cells:
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    out = []
+    for n, cell in enumerate(cells, start=1):
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
-        for line in src.splitlines():
-            stripped = line.lstrip()
-            lines.append("# " + line if stripped.startswith(("%", "!")) else line)
-        lines.append("")
-    dest.write_text("\n".join(lines), encoding="utf-8")
+        lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines()]
+        code = "\n".join(lines)
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            out.append(f"# --- code cell {n} (as written: it does not parse) ---\n{code}\n")
+            continue
+        parts = []
+        for node in tree.body:
+            constant = isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            if isinstance(node, keep) or constant:
+                parts.append(ast.get_source_segment(code, node, padded=True) or "")
+        if parts:
+            out.append(f"# --- code cell {n} ---\n" + "\n\n".join(parts) + "\n")
+    dest.write_text("\n\n".join(out), encoding="utf-8")
 
 
 def check_file(path, *, timeout=DEFAULT_TIMEOUT, function_timeout=DEFAULT_FUNCTION_TIMEOUT,
@@ -112,7 +132,8 @@ def check_file(path, *, timeout=DEFAULT_TIMEOUT, function_timeout=DEFAULT_FUNCTI
         stderr_path = tmp / "stderr.txt"
         cmd = [sys.executable, "-m", "deepstep.check._worker", str(script), str(results_path),
                str(function_timeout), str(import_timeout), str(examples), *only]
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONHASHSEED="0")
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONHASHSEED="0",
+                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         pkg_root = str(Path(__file__).resolve().parents[2])       # so the worker finds this deepstep
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         timed_out = False
