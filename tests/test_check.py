@@ -158,3 +158,29 @@ def test_the_command_lines_json_and_exit_codes(tmp_path):
     assert usage.returncode == 2 and "Did you mean 'relu'?" in usage.stderr and "Traceback" not in usage.stderr
     missing = _cli(str(tmp_path / "nowhere.py"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "not found" in missing.stderr
+
+
+def test_an_initialization_seeded_with_its_own_seed_is_judged_by_its_distribution(tmp_path):
+    src = '''import numpy as np
+
+
+def initialize_parameters_deep(layer_dims):
+    np.random.seed(42)
+    parameters = {}
+    for l in range(1, len(layer_dims)):
+        parameters['W' + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) * 0.01
+        parameters['b' + str(l)] = np.zeros((layer_dims[l], 1))
+    return parameters
+
+
+def initialize_parameters_he(layers_dims):
+    np.random.seed(42)
+    parameters = {}
+    for l in range(1, len(layers_dims)):
+        parameters['W' + str(l)] = np.random.rand(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])
+        parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))
+    return parameters
+'''
+    lines = check(_write(tmp_path, "own_seed.py", src)).lines()
+    assert lines[0] == "initialize_parameters_deep: ok"
+    assert lines[1].startswith("initialize_parameters_he: wrong — ") and "np.random.rand (uniform" in lines[1]

@@ -178,9 +178,68 @@ def run_case(spec, fn, args, context, seed=0):
             if d.kind != "value" or d.where != diff.where:
                 diff = d
                 break
+    if diff and diff.kind == "value" and spec.name.startswith("initialize_parameters") and spec.random \
+            and _same_distribution(spec, fn):
+        return None              # seeded with a seed of its own: the draws differ, their distribution is right
     if diff:
         return Failure(context, "differs", diff.message, args, seed, diff=diff)
     return None
+
+
+BIG_INIT_ARGS = {"initialize_parameters": (300, 200, 100)}
+
+
+def _same_distribution(spec, fn):
+    """A learner's random initialization that seeds NumPy itself: are its weights drawn as the lesson's?
+
+    On a large network, each W[l] must have the reference's mean (about 0)
+    and standard deviation (within 5%), and each b[l] must match exactly.
+    """
+    args = BIG_INIT_ARGS.get(spec.name, ([300, 200, 100],))
+    try:
+        want = call_seeded(spec.reference, args, 0, True)
+        got = call_seeded(fn, args, 12345, True)
+    except Exception:  # noqa: BLE001
+        return False
+    if not isinstance(got, dict) or set(got) != set(want):
+        return False
+    for k, w in want.items():
+        g = np.asarray(got[k], dtype=np.float64)
+        if g.shape != w.shape:
+            return False
+        if k.startswith("b"):
+            if not np.array_equal(g, w):
+                return False
+            continue
+        sd = float(np.std(w))
+        if sd == 0:
+            if np.any(g):
+                return False
+            continue
+        if abs(float(np.std(g)) / sd - 1) > 0.05 or abs(float(np.mean(g))) > 0.1 * sd:
+            return False
+    return True
+
+
+def _distribution_cause(spec, fn):
+    """For a random initialization that matched no known bug: how its weights' draws differ."""
+    args = BIG_INIT_ARGS.get(spec.name, ([300, 200, 100],))
+    try:
+        want = call_seeded(spec.reference, args, 0, True)
+        got = call_seeded(fn, args, 12345, True)
+        w, g = np.asarray(want["W1"], dtype=np.float64), np.asarray(got["W1"], dtype=np.float64)
+    except Exception:  # noqa: BLE001
+        return ""
+    if g.shape != w.shape or not np.isfinite(g).all():
+        return ""
+    if np.std(w) > 0 and np.min(g) >= 0:
+        return "np.random.rand (uniform on [0, 1), never negative) instead of np.random.randn (normal)"
+    if np.std(w) > 0 and np.std(g) > 0:
+        ratio = float(np.std(g) / np.std(w))
+        if abs(ratio - 1) > 0.05:
+            return (f"the weights' spread is {ratio:.3g} times the lesson's: check the scale that multiplies "
+                    f"np.random.randn(n[l], n[l-1])")
+    return ""
 
 
 def search(spec, fn, examples):
@@ -330,6 +389,10 @@ def diagnose(spec, fn, failure):
         if all(_agrees(spec, fn, variant, a, s) for a, s in cases):
             return cause
     diff = failure.diff
+    if diff.kind == "value" and spec.random and spec.name.startswith("initialize_parameters"):
+        cause = _distribution_cause(spec, fn)
+        if cause:
+            return cause
     if diff.kind == "shape":
         cause = cause_for_shape(spec, diff)
         if cause:
