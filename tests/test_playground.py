@@ -239,3 +239,15 @@ def test_regression_trains_and_shows_its_output():
     assert shot["problem"] == "regression" and "train_accuracy" not in shot
     import base64
     assert len(base64.b64decode(shot["boundary"])) == shot["grid"] ** 2
+
+
+def test_commands_are_rate_limited(client):
+    from deepstep.playground.app import MAX_COMMANDS_PER_SECOND
+
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "config", "config": {"n_points": 40, "layers": [2]}})
+        _until(ws, "state")
+        for _ in range(MAX_COMMANDS_PER_SECOND + 5):
+            ws.send_json({"type": "unit", "layer": 1, "unit": 0})
+        kinds = [ws.receive_json()["type"] for _ in range(MAX_COMMANDS_PER_SECOND + 5)]
+        assert "error" in kinds and kinds.count("equations") <= MAX_COMMANDS_PER_SECOND

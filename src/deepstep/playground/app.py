@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import json
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_SESSIONS = 16
 MAX_MESSAGE_BYTES = 512_000
 FPS = 12
+MAX_COMMANDS_PER_SECOND = 30        # steps, settings, exports: more are refused
 
 
 def create_app():
@@ -88,6 +91,7 @@ class Connection:
         self.running = False
         self.loop_task = None
         self.lock = asyncio.Lock()
+        self.recent = collections.deque()
 
     async def send(self, message):
         await self.ws.send_text(json.dumps(_finite(message), allow_nan=False))
@@ -123,10 +127,22 @@ class Connection:
             if self.loop_task:
                 self.loop_task.cancel()
 
+    def too_fast(self):
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] > 1.0:
+            self.recent.popleft()
+        if len(self.recent) >= MAX_COMMANDS_PER_SECOND:
+            return True
+        self.recent.append(now)
+        return False
+
     async def handle(self, msg):
         from .session import Session
 
         kind = msg.get("type")
+        if kind not in ("start", "pause") and self.too_fast():
+            await self.error(f"More than {MAX_COMMANDS_PER_SECOND} commands a second: this one was ignored.")
+            return
         if kind == "config":
             await self.stop()
             async with self.lock:
