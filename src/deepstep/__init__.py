@@ -14,13 +14,16 @@ from .network import DeepNetwork
 from .training import Callback, History
 
 
-def __getattr__(name):
-    # ``deepstep.check(path)``: the checker loads on first use, so ``import deepstep`` stays NumPy-only.
-    if name == "check":
-        import importlib
+def check(target, **options):
+    """Check a learner's own lesson functions (a .py file, a notebook, or a module); see :mod:`deepstep.check`.
 
-        return importlib.import_module(".check", __name__)
-    raise AttributeError(f"module 'deepstep' has no attribute {name!r}")
+    ``print(deepstep.check("my_solution.py"))`` shows one line per function.
+    The checker loads on first call, so ``import deepstep`` stays NumPy-only;
+    after that ``deepstep.check`` is the checker package, callable the same way.
+    """
+    from .check import check as run_check
+
+    return run_check(target, **options)
 
 
 __all__ = [

@@ -15,17 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cases import FUNCTIONS
 from .runner import Report, Result, check_file
 
 __all__ = ["check", "check_file", "Report", "Result", "FUNCTIONS"]
-
-
-def __getattr__(name):
-    if name == "FUNCTIONS":
-        from .cases import FUNCTIONS
-
-        return FUNCTIONS
-    raise AttributeError(name)
 
 
 def check(target, **options) -> Report:
