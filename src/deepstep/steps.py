@@ -215,7 +215,7 @@ def compute_cost(AL, Y):
 
     J = -1/m Σ_i (y(i) log a[L](i) + (1 - y(i)) log(1 - a[L](i))), exactly: no
     clipping, so an output saturated at 0 or 1 gives ``inf`` (or ``nan``), as
-    in the lesson.
+    in the lesson (NumPy's divide-by-zero warning is silenced: the value says it).
 
     Arguments:
     AL -- probability vector corresponding to your label predictions, shape (1, number of examples)
@@ -226,7 +226,8 @@ def compute_cost(AL, Y):
     """
     Y = np.asarray(Y).reshape(np.shape(AL))
     m = Y.shape[1]
-    cost = -1 / m * np.sum(np.multiply(Y, np.log(AL)) + np.multiply(1 - Y, np.log(1 - AL)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = -1 / m * np.sum(np.multiply(Y, np.log(AL)) + np.multiply(1 - Y, np.log(1 - AL)))
     return np.squeeze(cost)
 
 
@@ -343,7 +344,8 @@ def L_model_backward(AL, Y, caches):
     grads = {}
     L = len(caches)
     Y = np.asarray(Y).reshape(np.shape(AL))
-    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    with np.errstate(divide="ignore", invalid="ignore"):     # AL at exactly 0 or 1: inf, as in the lesson
+        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
     grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = \
         linear_activation_backward(dAL, caches[L - 1], "sigmoid")
     for l in reversed(range(L - 1)):
