@@ -581,47 +581,79 @@ def _copy(d):
 
 # --- initialization -----------------------------------------------------------------
 def initialize_parameters_zeros(layers_dims):
-    """All weights and biases zero: W[l] = 0 (n[l], n[l-1]), b[l] = 0 (n[l], 1).
+    """Initialize every weight and bias to zero: W[l] = 0, b[l] = 0.
 
     Every unit of a layer then computes the same function and receives the same
     gradient, so the symmetry never breaks: the network stays as good as a
     constant (accuracy 0.5 on balanced classes). Draws no random numbers.
+
+    Arguments:
+    layers_dims -- python array (list) containing the size of each layer [n[0], ..., n[L]]
+
+    Returns:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL":
+                    W1 -- weight matrix of shape (layers_dims[1], layers_dims[0])
+                    b1 -- bias vector of shape (layers_dims[1], 1)
+                    ...
+                    WL -- weight matrix of shape (layers_dims[L], layers_dims[L-1])
+                    bL -- bias vector of shape (layers_dims[L], 1)
     """
     return _init_deep(_check_dims(layers_dims), "zeros")
 
 
 def initialize_parameters_random(layers_dims):
-    """Large random weights, the classic bad start: W[l] = randn(n[l], n[l-1]) * 10, b[l] = 0.
+    """Initialize the weights to large random values: W[l] = randn(n[l], n[l-1]) * 10, b[l] = 0.
 
-    The sigmoid output saturates (cost near infinity for wrong predictions) and
-    gradient descent needs thousands of iterations to recover.
+    The classic bad start: the sigmoid output saturates (a cost near infinity
+    for wrong predictions, ``inf`` where it saturates exactly) and gradient
+    descent needs thousands of iterations to recover. Draws from NumPy's global
+    generator (the lesson calls ``np.random.seed(3)`` first).
+
+    Arguments:
+    layers_dims -- python array (list) containing the size of each layer [n[0], ..., n[L]]
+
+    Returns:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL":
+                    Wl -- weight matrix of shape (layers_dims[l], layers_dims[l-1])
+                    bl -- bias vector of shape (layers_dims[l], 1)
     """
     return _init_deep(_check_dims(layers_dims), "large")
 
 
 def initialize_parameters_he(layers_dims):
-    """He initialization for ReLU: W[l] = randn(n[l], n[l-1]) * sqrt(2 / n[l-1]), b[l] = 0."""
+    """He initialization, for ReLU: W[l] = randn(n[l], n[l-1]) * sqrt(2 / n[l-1]), b[l] = 0.
+
+    Draws from NumPy's global generator (the lesson calls ``np.random.seed(3)`` first).
+
+    Arguments:
+    layers_dims -- python array (list) containing the size of each layer [n[0], ..., n[L]]
+
+    Returns:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL":
+                    Wl -- weight matrix of shape (layers_dims[l], layers_dims[l-1])
+                    bl -- bias vector of shape (layers_dims[l], 1)
+    """
     return _init_deep(_check_dims(layers_dims), "he")
 
 
 # --- mini-batches -------------------------------------------------------------------
 def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
-    """Shuffle the m columns once and cut them into mini-batches.
+    """Creates a list of random minibatches from (X, Y).
 
-    ``np.random.seed(seed)`` then one ``np.random.permutation(m)``; the
-    floor(m / mini_batch_size) full batches come first, the remainder (if any)
-    last.
+    ``np.random.seed(seed)``, then one ``np.random.permutation(m)`` shuffles the
+    m columns of X and Y alike; the floor(m / mini_batch_size) full mini-batches
+    come first, the remainder (if any, m % mini_batch_size examples) last.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_x, m)
-    Y : ndarray of shape (n_y, m) (labels (1, m) in the lesson)
-    mini_batch_size : int
-    seed : int
+    Arguments:
+    X -- input data, of shape (input size, number of examples)
+    Y -- true "label" vector (1 for blue dot / 0 for red dot), of shape (1, number of examples)
+         (any (n_y, m) works)
+    mini_batch_size -- size of the mini-batches, integer
+    seed -- the seed of the shuffle, integer
 
-    Returns
-    -------
-    list of (mini_batch_X (n_x, k), mini_batch_Y (n_y, k)), copies of the columns.
+    Returns:
+    mini_batches -- list of synchronous (mini_batch_X, mini_batch_Y), copies of the columns:
+                    mini_batch_X of shape (input size, mini_batch_size), mini_batch_Y of shape (1, mini_batch_size)
     """
     from .errors import DataError, InvalidParameterError
 
@@ -652,15 +684,36 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
 
 # --- optimizers ---------------------------------------------------------------------
 def update_parameters_with_gd(parameters, grads, learning_rate):
-    """One step of (mini-batch) gradient descent: W[l] -= α dW[l], b[l] -= α db[l].
+    """Update parameters using one step of gradient descent: W[l] = W[l] - α dW[l], b[l] = b[l] - α db[l].
 
-    The same rule as :func:`update_parameters`; returns a new dict.
+    The same rule as :func:`update_parameters`.
+
+    Arguments:
+    parameters -- python dictionary containing your parameters to be updated:
+                    parameters['W' + str(l)] = Wl
+                    parameters['b' + str(l)] = bl
+    grads -- python dictionary containing your gradients to update each parameters:
+                    grads['dW' + str(l)] = dWl
+                    grads['db' + str(l)] = dbl
+    learning_rate -- the learning rate, scalar.
+
+    Returns:
+    parameters -- python dictionary containing your updated parameters (a new dictionary)
     """
     return update_parameters(parameters, grads, learning_rate)
 
 
 def initialize_velocity(parameters):
-    """Zero velocities ``v = {"dW1": 0 (shape of W1), "db1": 0 (shape of b1), ...}``."""
+    """Initializes the velocity as a python dictionary of zeros.
+
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+
+    Returns:
+    v -- python dictionary containing the current velocity:
+                    v['dW' + str(l)] = velocity of dWl, zeros of the shape of parameters["W" + str(l)]
+                    v['db' + str(l)] = velocity of dbl, zeros of the shape of parameters["b" + str(l)]
+    """
     v = {}
     for l in range(1, _n_layers(parameters) + 1):
         v["dW" + str(l)] = np.zeros(np.shape(parameters["W" + str(l)]))
@@ -669,11 +722,21 @@ def initialize_velocity(parameters):
 
 
 def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate):
-    """Momentum (exponentially weighted average of the gradients).
+    """Update parameters using Momentum (an exponentially weighted average of the gradients).
 
-    v[dW] = β v[dW] + (1 - β) dW;  W -= α v[dW]   (and likewise for b)
+    v[dW[l]] = β v[dW[l]] + (1 - β) dW[l];  W[l] = W[l] - α v[dW[l]]   (and likewise for b[l])
 
-    Returns new ``(parameters, v)``; the inputs are not changed.
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+    grads -- python dictionary containing your gradients "dW1", "db1", ..., "dWL", "dbL"
+    v -- python dictionary containing the current velocity, keyed "dW1", "db1", ...
+    beta -- the momentum hyperparameter, scalar
+    learning_rate -- the learning rate, scalar
+
+    Returns:
+    parameters -- python dictionary containing your updated parameters
+    v -- python dictionary containing your updated velocities
+    (new dictionaries: the ones passed in are not changed)
     """
     from .optimizers import momentum_update
 
@@ -686,19 +749,46 @@ def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate):
 
 
 def initialize_adam(parameters):
-    """Zero first and second moments ``(v, s)``, each keyed ``dW{l}``, ``db{l}``."""
+    """Initializes v and s as two python dictionaries of zeros.
+
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+
+    Returns:
+    v -- python dictionary that will contain the exponentially weighted average of the gradient:
+                    v["dW" + str(l)], v["db" + str(l)], zeros of the shapes of W[l] and b[l]
+    s -- python dictionary that will contain the exponentially weighted average of the squared gradient:
+                    s["dW" + str(l)], s["db" + str(l)], zeros of the shapes of W[l] and b[l]
+    """
     return initialize_velocity(parameters), initialize_velocity(parameters)
 
 
 def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01,
                                 beta1=0.9, beta2=0.999, epsilon=1e-8):
-    """Adam step number ``t`` (counted from 1).
+    """Update parameters using Adam, step number t (counted from 1).
 
-    v = β1 v + (1 - β1) dW          v̂ = v / (1 - β1^t)
-    s = β2 s + (1 - β2) dW²         ŝ = s / (1 - β2^t)
-    W -= α v̂ / (√ŝ + ε)             (and likewise for b)
+    v = β1 v + (1 - β1) dW          v_corrected = v / (1 - β1^t)
+    s = β2 s + (1 - β2) dW²         s_corrected = s / (1 - β2^t)
+    W = W - α v_corrected / (√s_corrected + ε)     (and likewise for b)
 
-    Returns new ``(parameters, v, s, v_corrected, s_corrected)``; the inputs are not changed.
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+    grads -- python dictionary containing your gradients "dW1", "db1", ...
+    v -- Adam variable, moving average of the first gradient, python dictionary
+    s -- Adam variable, moving average of the squared gradient, python dictionary
+    t -- Adam counter, the number of steps taken so far including this one (int >= 1)
+    learning_rate -- the learning rate, scalar.
+    beta1 -- Exponential decay hyperparameter for the first moment estimates
+    beta2 -- Exponential decay hyperparameter for the second moment estimates
+    epsilon -- hyperparameter preventing division by zero in Adam updates
+
+    Returns:
+    parameters -- python dictionary containing your updated parameters
+    v -- Adam variable, moving average of the first gradient, python dictionary
+    s -- Adam variable, moving average of the squared gradient, python dictionary
+    v_corrected -- python dictionary, the bias-corrected first moments
+    s_corrected -- python dictionary, the bias-corrected second moments
+    (new dictionaries: the ones passed in are not changed)
     """
     from .errors import InvalidParameterError
     from .optimizers import adam_update
@@ -718,14 +808,35 @@ def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01,
 
 # --- learning-rate decay ------------------------------------------------------------
 def update_lr(learning_rate0, epoch_num, decay_rate):
-    """α = α0 / (1 + decay_rate · epoch_num)."""
+    """Calculates the updated learning rate using exponential weight decay: α = α0 / (1 + decay_rate · epoch_num).
+
+    Arguments:
+    learning_rate0 -- Original learning rate. Scalar
+    epoch_num -- Epoch number. Integer
+    decay_rate -- Decay rate. Scalar
+
+    Returns:
+    learning_rate -- Updated learning rate. Scalar
+    """
     from .optimizers import inverse_decay
 
     return inverse_decay(learning_rate0, epoch_num, decay_rate)
 
 
 def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000):
-    """α = α0 / (1 + decay_rate · floor(epoch_num / time_interval)): decay in steps."""
+    """Calculates the updated learning rate using exponential weight decay with fixed interval scheduling.
+
+    α = α0 / (1 + decay_rate · floor(epoch_num / time_interval)): the rate decays in steps.
+
+    Arguments:
+    learning_rate0 -- Original learning rate. Scalar
+    epoch_num -- Epoch number. Integer.
+    decay_rate -- Decay rate. Scalar.
+    time_interval -- Number of epochs where you update the learning rate.
+
+    Returns:
+    learning_rate -- Updated learning rate. Scalar
+    """
     from .optimizers import step_decay
 
     return step_decay(learning_rate0, epoch_num, decay_rate, time_interval)
@@ -733,10 +844,18 @@ def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000)
 
 # --- regularization -----------------------------------------------------------------
 def compute_cost_with_regularization(AL, Y, parameters, lambd):
-    """Cross-entropy plus the L2 penalty on the weights (not the biases).
+    """Implement the cost function with L2 regularization (weights only, not biases).
 
     J = -1/m Σ (y log a + (1 - y) log(1 - a)) + λ/(2m) Σ_l ‖W[l]‖²_F
-    AL, Y : (1, m) -> float
+
+    Arguments:
+    AL -- post-activation, output of forward propagation, of shape (output size, number of examples)
+    Y -- "true" labels vector, of shape (output size, number of examples)
+    parameters -- python dictionary containing parameters of the model "W1", "b1", ..., "WL", "bL"
+    lambd -- the regularization hyperparameter λ, scalar
+
+    Returns:
+    cost -- value of the regularized loss function, a float
     """
     from .regularization import l2_cost
 
@@ -755,18 +874,24 @@ def _check_keep_prob(keep_prob):
 
 
 def L_model_forward_with_dropout(X, parameters, keep_prob):
-    """[LINEAR -> RELU -> DROPOUT] x (L-1) -> LINEAR -> SIGMOID, inverted dropout.
+    """Implements the forward propagation: [LINEAR -> RELU + DROPOUT] * (L-1) -> LINEAR -> SIGMOID.
 
-    For each hidden layer l = 1 .. L-1, in order, a 0/1 mask is drawn from the
-    global generator and applied to its activations:
+    Inverted dropout on every hidden layer l = 1 .. L-1, in order, each mask drawn
+    from NumPy's global generator:
 
-        D[l] = np.random.rand(*A[l].shape) < keep_prob      (n[l], m)
+        D[l] = np.random.rand(A[l].shape[0], A[l].shape[1]) < keep_prob      (n[l], m)
         A[l] = A[l] * D[l] / keep_prob
 
-    X : (n[0], m). Returns ``(AL, caches)``: AL (1, m); ``caches[l-1]`` is
-    ``(linear_cache, activation_cache, D)`` with D the float 0/1 mask of layer
-    l (``None`` for the output layer). The linear cache of layer l+1 holds the
-    dropped A[l], as the backward pass needs.
+    Arguments:
+    X -- input dataset, of shape (n[0], number of examples)
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+    keep_prob -- probability of keeping a neuron active during drop-out, scalar in (0, 1]
+
+    Returns:
+    AL -- last activation value, output of the forward propagation, of shape (1, m)
+    caches -- list of L tuples, caches[l-1] = (linear_cache, activation_cache, D): D is layer l's
+              float 0/1 mask (None for the output layer); the linear cache of layer l+1 holds the
+              dropped A[l], as the backward pass needs
     """
     from .regularization import dropout_apply
 
@@ -818,26 +943,43 @@ def _backward_fused(AL, Y, caches, lambd=0.0, keep_prob=None):
 
 
 def L_model_backward_with_dropout(AL, Y, caches, keep_prob):
-    """Gradients of the cross-entropy for the network of :func:`L_model_forward_with_dropout`.
+    """Implements the backward propagation of :func:`L_model_forward_with_dropout`.
 
     dZ[L] = AL - Y; for l = L .. 1: dW[l] = 1/m dZ[l] A[l-1]^T (A[l-1] the dropped
     activations), db[l] = 1/m Σ dZ[l], dA[l-1] = W[l]^T dZ[l], then for l-1 >= 1
-    dA[l-1] = dA[l-1] * D[l-1] / keep_prob (stored so in ``grads["dA{l-1}"]``) and
+    dA[l-1] = dA[l-1] * D[l-1] / keep_prob (kept so in grads["dA" + str(l-1)]) and
     dZ[l-1] = dA[l-1] * [Z[l-1] > 0].
 
-    ``keep_prob`` must be the one the forward pass used. Returns ``grads`` keyed
-    as :func:`L_model_backward`'s.
+    Arguments:
+    AL -- output of the forward propagation, of shape (1, m)
+    Y -- "true" labels vector, of shape (1, m)
+    caches -- cache output from L_model_forward_with_dropout()
+    keep_prob -- probability of keeping a neuron active during drop-out, the forward pass's
+
+    Returns:
+    grads -- A dictionary with the gradients with respect to each parameter, activation and
+             pre-activation variables, keyed as L_model_backward's ("dA0" .. "dA(L-1)",
+             "dW1" .. "dWL", "db1" .. "dbL")
     """
     _check_keep_prob(keep_prob)
     return _backward_fused(AL, Y, caches, keep_prob=keep_prob)
 
 
 def L_model_backward_with_regularization(AL, Y, caches, lambd):
-    """Gradients of :func:`compute_cost_with_regularization`.
+    """Implements the backward propagation of our baseline model to which we added an L2 regularization.
 
-    As :func:`L_model_backward`, with dZ[L] = AL - Y and dW[l] += λ/m W[l]
-    (biases are not regularized). ``lambd = 0`` gives the unregularized
-    gradients. ``caches`` from :func:`L_model_forward`.
+    As L_model_backward, with the fused dZ[L] = AL - Y and dW[l] += λ/m W[l] (biases
+    are not regularized); ``lambd = 0`` gives the unregularized gradients.
+
+    Arguments:
+    AL -- output of the forward propagation, of shape (1, m)
+    Y -- "true" labels vector, of shape (1, m)
+    caches -- cache output from L_model_forward()
+    lambd -- regularization hyperparameter λ, scalar >= 0
+
+    Returns:
+    grads -- A dictionary with the gradients with respect to each parameter, activation and
+             pre-activation variables, keyed as L_model_backward's
     """
     from .errors import InvalidParameterError
 
@@ -848,16 +990,25 @@ def L_model_backward_with_regularization(AL, Y, caches, lambd):
 
 # --- gradient check -----------------------------------------------------------------
 def gradient_check(parameters, gradients, X, Y, epsilon=1e-7):
-    """Relative difference between ``gradients`` and two-sided finite differences.
+    """Checks if backward propagation computes correctly the gradient of the cost output by forward propagation.
 
     θ = (W1, b1, ..., WL, bL) flattened; J(θ) = compute_cost(L_model_forward(X, θ), Y);
-    dθ_approx[i] = (J(θ + ε e_i) - J(θ - ε e_i)) / 2ε over the dW and db entries;
+    gradapprox[i] = (J(θ + ε e_i) - J(θ - ε e_i)) / (2ε) over every entry;
 
-        difference = ‖dθ - dθ_approx‖ / (‖dθ‖ + ‖dθ_approx‖)
+        difference = ‖grad - gradapprox‖₂ / (‖grad‖₂ + ‖gradapprox‖₂)
 
     Below about 1e-7 the gradients are right; above 1e-3 almost surely wrong.
-    X : (n[0], m), Y : (1, m). ``gradients`` holds ``dW{l}``, ``db{l}`` (others
-    such as ``dA{l}`` are ignored). Returns a float.
+
+    Arguments:
+    parameters -- python dictionary containing your parameters "W1", "b1", ..., "WL", "bL"
+    gradients -- output of backward propagation, contains gradients of the cost with respect to the
+                 parameters ("dW1", "db1", ...; others such as "dA1" are ignored)
+    X -- input datapoint, of shape (input size, number of examples)
+    Y -- true "label", of shape (1, number of examples)
+    epsilon -- tiny shift to the input to compute approximated gradient
+
+    Returns:
+    difference -- difference between the approximated gradient and the backward propagation gradient, a float
     """
     from .gradcheck import numerical_gradient, relative_difference
 
