@@ -1,8 +1,9 @@
 """The playground in a real browser (Debian's chromium, driven by Playwright).
 
 Skips, with the reason, only when no chromium is installed (``.ci/run``
-installs it) or Playwright for Python is missing. The server is the real
-command, ``deepstep playground --no-browser``, on a free port.
+installs it); Playwright for Python and the server come with the test extra.
+The server is the real command, ``deepstep playground --no-browser``, on a
+free port.
 """
 
 import os
@@ -20,8 +21,7 @@ CHROMIUM = next((p for p in CANDIDATES if p and os.path.exists(p)), None)
 if CHROMIUM is None:
     pytest.skip("no chromium found (apt-get install -y chromium): the browser tests need a real browser",
                 allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-pytest.importorskip("uvicorn", reason="the playground server needs uvicorn: pip install 'deepstep[playground]'")
+from playwright import sync_api  # noqa: E402 (after the skip: only needed with a browser)
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
