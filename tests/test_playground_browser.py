@@ -68,7 +68,7 @@ def page(browser, server):
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(server)
-    page.wait_for_function("document.getElementById('train-cost').textContent !== '–'", timeout=20000)
+    page.wait_for_function("document.getElementById('train-cost').textContent !== '–'", timeout=60000)
     yield page
     context.close()
 
@@ -99,7 +99,7 @@ def test_the_page_loads_without_console_errors_and_draws_the_boundary(page):
 def test_training_from_the_page_lowers_the_shown_cost(page):
     before = _cost(page)
     page.click("#play")
-    page.wait_for_function("Number(document.getElementById('epoch').textContent) >= 20", timeout=30000)
+    page.wait_for_function("Number(document.getElementById('epoch').textContent) >= 20", timeout=60000)
     page.click("#play")
     assert _cost(page) < before
     assert page.text_content("#play").endswith("Start")
@@ -108,7 +108,7 @@ def test_training_from_the_page_lowers_the_shown_cost(page):
 
 def test_step_mode_shows_the_lessons_equations(page):
     page.click("#step")
-    page.wait_for_function("document.getElementById('equations').textContent.includes('dW[')", timeout=10000)
+    page.wait_for_function("document.getElementById('equations').textContent.includes('dW[')", timeout=60000)
     text = page.text_content("#equations")
     for piece in ("Z[1]_1 = W[1]_1 · X_1 + b[1]_1", "A[1]_1 = relu(", "dZ[1]_1", "db[1]_1", "W[1]_1 := W[1]_1 − α"):
         assert piece in text
@@ -133,9 +133,9 @@ def test_export_downloads_a_model_file_that_deepstep_info_reads(page, tmp_path):
 def test_two_tabs_train_independently(page, browser, server):
     other = browser.new_page()
     other.goto(server)
-    other.wait_for_function("document.getElementById('train-cost').textContent !== '–'", timeout=20000)
+    other.wait_for_function("document.getElementById('train-cost').textContent !== '–'", timeout=60000)
     page.click("#play")
-    page.wait_for_function("Number(document.getElementById('epoch').textContent) >= 5", timeout=30000)
+    page.wait_for_function("Number(document.getElementById('epoch').textContent) >= 5", timeout=60000)
     page.click("#play")
     assert other.text_content("#epoch") == "0"
     other.close()
