@@ -57,6 +57,20 @@ GROUPS = {
         ("L_model_forward", "activation=\"relu\")\n        caches.append(cache)",
          "activation=\"sigmoid\")\n        caches.append(cache)", "hidden layers use sigmoid"),
     ],
+    "c": [
+        ("update_lr", "learning_rate = 1 / (1 + decay_rate * epoch_num) * learning_rate0",
+         "learning_rate = learning_rate0 / 1 + decay_rate * epoch_num", "parentheses"),
+        ("schedule_lr_decay", "np.floor(epoch_num / time_interval)", "(epoch_num / time_interval)", "np.floor"),
+        ("initialize_parameters_random", "* 10\n", "\n", "not scaled by 10"),
+        ("L_model_backward_with_regularization", " + (lambd / m) * W", "", "L2 term is missing"),
+        ("L_model_forward_with_dropout", "        A = A / keep_prob ", "        A = A ", "not divided by keep_prob"),
+        ("L_model_backward_with_dropout", "            dA_prev = dA_prev / keep_prob", "            dA_prev = dA_prev",
+         "not divided by keep_prob"),
+        ("gradient_check", "gradapprox[i] = (J_plus[i] - J_minus[i]) / (2 * epsilon)",
+         "gradapprox[i] = (J_plus[i] - J_minus[i]) / epsilon", "divided by ε"),
+        ("initialize_parameters_zeros", "parameters['W' + str(l)] = np.zeros((layers_dims[l], layers_dims[l - 1]))",
+         "parameters['W' + str(l)] = np.ones((layers_dims[l], layers_dims[l - 1]))", "must be zeros too"),
+    ],
 }
 
 

@@ -170,20 +170,35 @@ def run_case(spec, fn, args, context, seed=0):
         # Seeded inside, as the lesson's graded version does: compare with the
         # reference drawn from that seed; if none agrees, report the difference
         # that is not about the random values, when there is one.
+        best = None
         for k in CANDIDATE_SEEDS:
             d = first_difference(_normalise(spec, call_seeded(spec.reference, args, k, True), got)[0], g,
                                  _names(spec), spec.rtol, spec.atol)
             if d is None:
                 return None
             if d.kind != "value" or d.where != diff.where:
-                diff = d
+                diff, best = d, None
                 break
+            r = _correlation(d.expected, d.got)
+            if r > 0.99 and (best is None or r > best[0]):
+                best = (r, d)
+        if best:                         # the learner seeds with k: show the lesson's values for that seed
+            diff = best[1]
     if diff and diff.kind == "value" and spec.name.startswith("initialize_parameters") and spec.random \
             and _same_distribution(spec, fn):
         return None              # seeded with a seed of its own: the draws differ, their distribution is right
     if diff:
         return Failure(context, "differs", diff.message, args, seed, diff=diff)
     return None
+
+
+def _correlation(a, b):
+    a, b = np.ravel(np.asarray(a, dtype=np.float64)), np.ravel(np.asarray(b, dtype=np.float64))
+    if a.size < 2 or a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return 0.0
+    if np.std(a) == 0 or np.std(b) == 0:
+        return 0.0
+    return float(abs(np.corrcoef(a, b)[0, 1]))
 
 
 BIG_INIT_ARGS = {"initialize_parameters": (300, 200, 100)}

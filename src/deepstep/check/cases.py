@@ -639,9 +639,23 @@ def _sequel_specs():
         dims = _dims(d, 1, 3)
         return d.arr(dims[0], d.dim(1, 5)), _params(d, dims), d.number(0.3, 0.95)
 
+    def drop_fwd(X, p, keep, scale=True):
+        caches, A = [], X
+        L = len(p) // 2
+        for l in range(1, L):
+            A, (lin, Z) = S.linear_activation_forward(A, p["W" + str(l)], p["b" + str(l)], "relu")
+            D = (np.random.rand(A.shape[0], A.shape[1]) < keep).astype(np.float64)
+            A = A * D / (keep if scale else 1.0)
+            caches.append((lin, Z, D))
+        AL, (lin, Z) = S.linear_activation_forward(A, p["W" + str(L)], p["b" + str(L)], "sigmoid")
+        caches.append((lin, Z, None))
+        return AL, caches
+
     add(Spec("L_model_forward_with_dropout", ("X", "parameters", "keep_prob"), ("AL", "caches"),
              "(AL, caches), caches[l-1] = (linear_cache, Z, D) with D the 0/1 mask (None for the output layer)",
-             drop_args, [], [], random=True))
+             drop_args, [],
+             [("the kept activations are not divided by keep_prob (inverted dropout: A = A * D / keep_prob)",
+               lambda X, p, k: drop_fwd(X, p, k, scale=False))], random=True))
 
     def dropb_args(d):
         dims = _dims(d, 1, 3)
@@ -653,8 +667,29 @@ def _sequel_specs():
             caches.append(((A, W, b), Z, D))
         return d.prob(1, m), d.labels(1, m), caches, keep
 
+    def drop_bwd(AL, Y, caches, keep, scale=True, mask=True):
+        grads = {}
+        L = len(caches)
+        m = AL.shape[1]
+        dZ = AL - Y.reshape(AL.shape)
+        for l in range(L, 0, -1):
+            (A_prev, W, b), Z, _ = caches[l - 1]
+            if l < L:
+                dZ = np.where(Z > 0, grads["dA" + str(l)], 0.0)
+            grads["dW" + str(l)] = dZ @ A_prev.T / m
+            grads["db" + str(l)] = np.sum(dZ, axis=1, keepdims=True) / m
+            dA = W.T @ dZ
+            if l > 1:
+                dA = (dA * caches[l - 2][2] if mask else dA) / (keep if scale else 1.0)
+            grads["dA" + str(l - 1)] = dA
+        return grads
+
     add(Spec("L_model_backward_with_dropout", ("AL", "Y", "caches", "keep_prob"), ("grads",),
-             "grads keyed as L_model_backward's", dropb_args, [], []))
+             "grads keyed as L_model_backward's", dropb_args, [],
+             [("dA[l] is not divided by keep_prob: dA[l] = dA[l] * D[l] / keep_prob, as in the forward pass",
+               lambda *a: drop_bwd(*a, scale=False)),
+              ("the mask D[l] is not applied to dA[l]: shut down the same units as in the forward pass",
+               lambda *a: drop_bwd(*a, mask=False))]))
 
     def regb_args(d):
         AL, Y, caches = lmb_like(d)
@@ -689,8 +724,30 @@ def _sequel_specs():
         grads = {k: v * 1.5 + 0.1 for k, v in grads.items()}
         return p, grads, X, Y, 1e-7
 
+    def gc(p, grads, X, Y, eps, k=2.0, normalise=True):
+        from ..gradcheck import numerical_gradient
+
+        keys = [q + str(l) for l in range(1, len(p) // 2 + 1) for q in ("W", "b")]
+        shapes = [np.shape(p[key]) for key in keys]
+        sizes = np.cumsum([0] + [int(np.prod(sh)) for sh in shapes])
+        theta = np.concatenate([np.ravel(p[key]) for key in keys]).astype(np.float64)
+        grad = np.concatenate([np.ravel(grads["d" + key]) for key in keys])
+
+        def J(th):
+            q = {key: th[sizes[i]:sizes[i + 1]].reshape(shapes[i]) for i, key in enumerate(keys)}
+            return float(S.compute_cost(S.L_model_forward(X, q)[0], Y))
+
+        approx = numerical_gradient(J, theta, eps) * 2.0 / k
+        num = np.linalg.norm(grad - approx)
+        return num / (np.linalg.norm(grad) + np.linalg.norm(approx)) if normalise else num
+
     add(Spec("gradient_check", ("parameters", "gradients", "X", "Y", "epsilon"), ("difference",),
-             "difference, a number", gc_args, [], [], rtol=1e-4, atol=1e-7))
+             "difference, a number", gc_args, [],
+             [("the two-sided difference is divided by ε; it is (J(θ + ε) - J(θ - ε)) / (2ε)",
+               lambda *a: gc(*a, k=1.0)),
+              ("the difference is not normalised: ‖grad - gradapprox‖ / (‖grad‖ + ‖gradapprox‖)",
+               lambda *a: gc(*a, normalise=False))],
+             rtol=1e-4, atol=1e-7))
     return specs
 
 
