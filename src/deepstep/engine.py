@@ -164,10 +164,17 @@ class Engine:
                 A = dropout_apply(A, ws.D[l], keep_prob, out=ws.Ad[l])
         return A
 
-    def backward(self, X, Y, ws, l2=0.0, keep_prob=1.0):
+    def backward(self, X, Y, ws, l2=0.0, keep_prob=1.0, weights=None, weight_sum=None):
         """Gradients of the mean cost into ``grad`` (``dW``/``db`` views).
 
         X : (n[0], m), Y : (n[L], m); ``forward`` must have run on ``ws``.
+
+        Sample weights: ``weights`` (m,) multiplies each example's dZ[L], and
+        the cost is normalised by ``weight_sum`` (default: ``weights.sum()``,
+        or m without weights) instead of m, L2 term included, as scikit-learn
+        (>= 1.7) does. Integer weights then give the gradient of the batch
+        with each example repeated that many times. ``weight_sum`` without
+        ``weights`` normalises an unweighted part of a larger batch.
         """
         m = X.shape[1]
         L = self.L
@@ -176,7 +183,16 @@ class Engine:
             np.subtract(AL, Y, out=dZ)              # dZ[L] = A[L] - Y (paired loss)
         else:
             self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
-        dZ *= 1.0 / m
+        if weights is None and weight_sum is None:
+            dZ *= 1.0 / m
+        else:                                       # the weighted form (sample weights)
+            if weight_sum is None:
+                weight_sum = float(np.sum(weights))
+            m = weight_sum                          # the L2 term below is scaled the same way
+            if weights is None:
+                dZ *= 1.0 / m
+            else:
+                dZ *= np.multiply(weights, 1.0 / m, dtype=self.dtype).reshape(1, -1)
         dropout = keep_prob < 1.0
         Ws, dWs, dbs = self.W, self.dW, self.db
         for l in range(L - 1, -1, -1):

@@ -93,9 +93,22 @@ def squared_error_dA(AL, Y):
     return AL - Y
 
 
+# J = 1/m sum( AL - Y log AL )                         AL = e^Z > 0, Y >= 0 counts: (n_y, m)
+# (the half Poisson deviance up to terms in Y alone; dZ = AL - Y through the exp link)
+def poisson(AL, Y):
+    m = Y.shape[1]
+    with np.errstate(divide="ignore"):
+        return float(1 / m * np.sum(AL - np.multiply(Y, np.log(AL))))
+
+
+def poisson_dA(AL, Y):
+    return 1 - np.divide(Y, AL)
+
+
 register_loss("binary_crossentropy", binary_crossentropy, binary_crossentropy_dA, "sigmoid")
 register_loss("categorical_crossentropy", categorical_crossentropy, categorical_crossentropy_dA, "softmax")
 register_loss("squared_error", squared_error, squared_error_dA, "linear")
+register_loss("poisson", poisson, poisson_dA, "exp")
 
 # The loss each output activation trains with.
 OUTPUT_LOSS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
