@@ -18,7 +18,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepstep import DeepNetwork, HyperParameters
 from deepstep.sklearn import DeepClassifier, DeepRegressor
-from deepstep.sklearn._base import repetition_counts
 
 # The common checks run on small networks, in float64 (the precision the checks'
 # tolerances are written for) and in float32, deepstep's default.
@@ -139,24 +138,30 @@ def test_single_and_multi_output_regression():
 
 
 # --- weights --------------------------------------------------------------------------------
-def test_repetition_counts():
-    assert_array_equal(repetition_counts([1, 0, 3, 2], 100), [1, 0, 3, 2])
-    assert_array_equal(repetition_counts([0.5, 0, 1.5, 1.0], 100), [1, 0, 3, 2])     # relative
-    c = repetition_counts([0.3, 0.6, 0.9], 100)
-    assert_array_equal(c, [1, 2, 3])                                                 # float ratios
-    big = repetition_counts([1, 1e6], 40)
-    assert big.sum() == 40 and big[0] == 0                                           # capped
-
-
-def test_integer_sample_weight_equals_repeated_rows(blobs3):
+def test_integer_sample_weight_equals_repeated_rows_in_full_batch(blobs3):
+    """Weights are in the loss: integer weights are repetition for full-batch gradient descent."""
     X, y = blobs3
     w = np.random.default_rng(0).integers(0, 4, size=len(y))
-    a = small(epochs=4, batch_size=16).fit(X, y, sample_weight=w)
-    b = small(epochs=4, batch_size=16).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    kw = dict(epochs=4, batch_size="full", dtype="float64")
+    a = small(**kw).fit(X, y, sample_weight=w)
+    b = small(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
     for Wa, Wb in zip(a.coefs_, b.coefs_):
-        assert_array_equal(Wa, Wb)
-    c = small(epochs=4, batch_size=16).fit(X, y, sample_weight=3 * w)    # weights are relative
-    assert_array_equal(a.coefs_[0], c.coefs_[0])
+        assert_allclose(Wa, Wb, rtol=1e-10, atol=1e-12)
+    c = small(**kw).fit(X, y, sample_weight=3 * w)    # weights are relative
+    assert_allclose(a.coefs_[0], c.coefs_[0], rtol=1e-10, atol=1e-12)
+
+
+def test_real_valued_weights_are_not_rounded_away(blobs3):
+    """Regression: repetition gave a weight of 0.2 next to weights of 1 zero copies (or 4x the rows)."""
+    X, y = blobs3
+    w = np.ones(len(y))
+    w[:10] = 0.2
+    kw = dict(epochs=3, batch_size="full", dtype="float64")
+    weighted = small(**kw).fit(X, y, sample_weight=w)
+    dropped = small(**kw).fit(X[10:], y[10:])
+    assert not np.allclose(weighted.coefs_[0], dropped.coefs_[0])
+    scaled = small(**kw).fit(X, y, sample_weight=5 * w)     # 1 and 5: still relative
+    assert_allclose(weighted.coefs_[0], scaled.coefs_[0], rtol=1e-10, atol=1e-12)
 
 
 def test_class_weight_balanced_raises_minority_recall():

@@ -209,9 +209,15 @@ class Engine:
             dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
         return self.grad
 
-    def cost(self, AL, Y, l2=0.0):
-        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``."""
-        return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+    def cost(self, AL, Y, l2=0.0, weights=None):
+        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``.
+
+        With ``weights`` (m,): the weighted mean Σ w_i J_i / Σ w_i, and the L2
+        term over Σ w_i instead of m (the cost whose gradient ``backward`` gives).
+        """
+        if weights is None:
+            return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+        return self.loss.cost(AL, Y, weights) + (l2_cost(self.W, l2, float(np.sum(weights))) if l2 else 0.0)
 
     def predict(self, X, chunk=512, logits=False):
         """A[L] (or Z[L] with ``logits=True``) for X (n[0], m), a new (n[L], m) array.

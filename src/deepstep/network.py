@@ -196,7 +196,7 @@ class DeepNetwork:
 
     # -- training --------------------------------------------------------------------
     def fit(self, X, Y, validation_data=None, *, epochs=None, warm_start=False, callbacks=(),
-            stop=None):
+            stop=None, sample_weight=None):
         """Train on X (n_x, m) and Y; returns the :class:`History`.
 
         Parameters
@@ -213,6 +213,13 @@ class DeepNetwork:
         stop : callable, optional
             Polled after each mini-batch; returning True ends the run early,
             keeping a resumable ``train_state``.
+        sample_weight : array of shape (m,), optional
+            Non-negative per-example weights, in the cost and its gradient
+            (dZ[L] of each example times its weight, each mini-batch normalised
+            by its weight sum, the L2 term too, as scikit-learn >= 1.7 does).
+            Integer weights train as repeating the examples would in full
+            batch. The validation metrics and the running accuracy stay
+            unweighted.
         """
         hp = self.hp
         X = self.check_input(X, fitting=not (warm_start and self.is_built))
@@ -224,6 +231,7 @@ class DeepNetwork:
                     " Y looks like a column of shape (m, 1): pass Y.ravel() or Y.T."
                     if Y.ndim == 2 and Y.shape == (m, 1) else "")
             raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.{hint}")
+        w = None if sample_weight is None else self._check_sample_weight(sample_weight, m)
         resume = warm_start and self.is_built
         if not resume:
             self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
@@ -232,6 +240,10 @@ class DeepNetwork:
             validation_data = (X[:, va], Y[..., va])
             X, Y = X[:, tr], Y[..., tr]
             m = X.shape[1]
+            if w is not None:
+                w = w[tr]
+                if not (w > 0).any():
+                    raise DataError("Every training example left after the validation split has weight zero.")
         bs = hp.batch_size
         if not isinstance(bs, str) and bs is not None and bs > m:
             raise InvalidParameterError(
@@ -239,7 +251,7 @@ class DeepNetwork:
                 f"Use batch_size <= {m}, or 'full' for batch gradient descent."
             )
         if not resume:
-            self.scaler = Scaler(hp.preprocess).fit(X)
+            self.scaler = Scaler(hp.preprocess).fit(X, w)
         Xr = self._rows(X)
         Yr = self._targets.encode_rows(Y, hp.dtype)
         val = None
@@ -258,9 +270,29 @@ class DeepNetwork:
                 f"can only resume on that data (got {Xr.shape[0]}). Pass the same data, or set "
                 f"model.train_state = None to start a new epoch."
             )
-        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop)
+        if w is not None:
+            w = w.astype(hp.dtype)
+        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop, sample_weight=w)
         self.train_state = state if state.perm is not None else None
         return self.history
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, m):
+        try:
+            w = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError("sample_weight must be numbers, one per example.") from None
+        if w.ndim == 2 and 1 in w.shape:
+            w = w.ravel()
+        if w.shape != (m,):
+            raise DataError(f"sample_weight must have shape ({m},), one weight per example. Got {w.shape}.")
+        if not np.isfinite(w).all():
+            raise DataError("sample_weight contains NaN or infinite values.")
+        if (w < 0).any():
+            raise DataError("sample_weight must be non-negative; it has negative values.")
+        if not (w > 0).any():
+            raise DataError("sample_weight must have at least one positive value; all weights are zero.")
+        return w
 
     def validation_split(self, m):
         """(train_indices, validation_indices) that ``fit`` uses for ``validation_fraction``.

@@ -84,8 +84,12 @@ def resolve_batch_size(batch_size, m):
     return int(batch_size)
 
 
-def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None):
+def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
     """Train ``model`` for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
+
+    ``sample_weight`` (m,), optional: per-example weights in the cost and its
+    gradient, each batch normalised by its weight sum (``Engine.backward``);
+    the epoch's cost is then the weighted mean.
 
     ``stop()`` is polled after every mini-batch (the CLI's signal handler);
     when it returns True the loop returns with ``state`` pointing at the next
@@ -102,7 +106,8 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # A diverging run overflows before its cost turns non-finite; that is reported
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good)
+        interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
+                            sample_weight)
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
@@ -145,7 +150,7 @@ def _diverged(model, what, state, last_good):
     )
 
 
-def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good):
+def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good, wr=None):
     hp, eng, opt, rng = model.hp, model._engine, model._optimizer, model._rng
     history = model.history
     m = Xr.shape[0]
@@ -186,18 +191,19 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
                     Xr.take(idx, axis=0, out=xbuf[k], mode="clip")
                     Yr.take(idx, axis=0, out=ybuf[k], mode="clip")
                 X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
+            wb = None if wr is None else (wr[start:stop_i] if perm is None else wr[perm[start:stop_i]])
             ws = eng.workspace(k, dropout)
             AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2)
+            cost = eng.cost(AL, Y, l2, wb)
             if not math.isfinite(cost):
                 raise _diverged(model, f"the cost became {cost}", state, last_good)
-            state.cost_sum += cost * k
+            state.cost_sum += cost * (k if wb is None else float(wb.sum()))
             if classify:
                 if sig:
                     state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
                 else:
                     state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
-            eng.backward(X, Y, ws, l2, keep)
+            eng.backward(X, Y, ws, l2, keep, wb)
             opt.step(eng.theta, eng.grad, lr)
             state.position = stop_i
             for cb in callbacks:
@@ -211,7 +217,8 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         state.epoch += 1
         model._epochs_done = state.epoch
         state.perm = None
-        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / m}
+        logs = {"epoch": state.epoch, "lr": lr,
+                "cost": state.cost_sum / (m if wr is None else float(wr.sum()))}
         if classify:
             logs["accuracy"] = state.correct / m
         if validation is not None:
