@@ -225,12 +225,32 @@ def test_early_stopping_without_validation_monitors_the_training_cost():
     X, y = _data()
     net = _net(epochs=40, early_stopping=True, patience=1, min_delta=10.0)
     history = net.fit(X, y)
-    # No decrease can exceed min_delta=10: epoch 1 is the best, epoch 2 exhausts the patience.
-    assert history.stopped == "early_stopping" and history.best_epoch == 1
-    assert len(history["cost"]) == 2
-    one = _net(epochs=1)
-    one.fit(X, y)
-    assert net._engine.theta.tobytes() == one._engine.theta.tobytes()
+    # No decrease can exceed min_delta=10: epoch 2 exhausts the patience; the best of the two is restored.
+    assert history.stopped == "early_stopping" and len(history["cost"]) == 2
+    best = int(np.argmin(history["cost"])) + 1
+    assert history.best_epoch == best
+    ref = _net(epochs=best)
+    ref.fit(X, y)
+    assert net._engine.theta.tobytes() == ref._engine.theta.tobytes()
+
+
+def test_early_stopping_with_min_delta_restores_the_best_epoch_not_the_last_big_improvement():
+    """Regression: with min_delta > 0 the last epoch that improved by min_delta was restored."""
+    X, y = _data()
+    net = _net(epochs=30, early_stopping=True, patience=3, min_delta=0.05)
+    h = net.fit(X, y)
+    costs = h["cost"]
+    assert h.stopped == "early_stopping"
+    best = int(np.argmin(costs)) + 1
+    ref_cost, last_big = math.inf, None                # replay the patience rule on the curve
+    for e, c in enumerate(costs, start=1):
+        if c < ref_cost - 0.05:
+            ref_cost, last_big = c, e
+    assert last_big != best            # the scenario of the bug: the best epoch improved by less
+    assert h.best_epoch == best        # was last_big
+    ref = _net(epochs=best)
+    ref.fit(X, y)
+    assert net._engine.theta.tobytes() == ref._engine.theta.tobytes()
 
 
 def test_learning_rate_log_matches_the_schedule_in_math():

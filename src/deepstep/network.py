@@ -187,6 +187,12 @@ class DeepNetwork:
         overrides.setdefault("preprocess", "none")
         overrides.setdefault("output", output)
         net = cls(hp, **overrides)
+        if net.hp.preprocess in ("standardize", "minmax"):
+            # Regression: the scaler was left unfitted and predict crashed on its missing statistics.
+            raise InvalidParameterError(
+                f"from_parameters cannot use preprocess={net.hp.preprocess!r}: the parameters come "
+                f"without the training data's statistics. Pass preprocess='none' and scale the inputs "
+                f"as they were scaled in training (preprocess='divide255' needs no statistics).")
         if classes is None and output != "linear":
             classes = [0, 1] if output == "sigmoid" else list(range(dims[-1]))
         mode = "labels" if output != "linear" and (output == "softmax" or dims[-1] == 1) else "matrix"
@@ -236,7 +242,7 @@ class DeepNetwork:
         if not resume:
             self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
         if validation_data is None and hp.validation_fraction > 0:
-            tr, va = self.validation_split(m)
+            tr, va = self.validation_split(m, self._split_labels(Y))
             validation_data = (X[:, va], Y[..., va])
             X, Y = X[:, tr], Y[..., tr]
             m = X.shape[1]
@@ -276,6 +282,15 @@ class DeepNetwork:
         self.train_state = state if state.perm is not None else None
         return self.history
 
+    def _split_labels(self, Y):
+        """The labels a classifier's validation split is stratified by (None: not stratified)."""
+        if self._targets is None or self._targets.output == "linear":
+            return None
+        Y = np.asarray(Y)
+        if Y.ndim == 1 or Y.shape[0] == 1:
+            return Y.ravel()
+        return None                                   # one-hot or multilabel matrices: a plain split
+
     @staticmethod
     def _check_sample_weight(sample_weight, m):
         try:
@@ -294,12 +309,17 @@ class DeepNetwork:
             raise DataError("sample_weight must have at least one positive value; all weights are zero.")
         return w
 
-    def validation_split(self, m):
+    def validation_split(self, m, labels=None):
         """(train_indices, validation_indices) that ``fit`` uses for ``validation_fraction``.
 
         Drawn from the model's split generator without advancing it, so every
         fit and warm start (and a model loaded from a file) holds out the same
         examples of the same m. The scikit-learn estimators use it too.
+
+        ``labels`` (m,), for classification: the split is stratified, each
+        class holding out round(fraction x its count) of its examples (the
+        total adjusted to round(fraction x m) by largest remainders). A class
+        with a single example stays in training, with a warning that names it.
         """
         frac = self.hp.validation_fraction
         n_val = max(1, int(round(frac * m)))
@@ -310,7 +330,42 @@ class DeepNetwork:
         bits = type(self._split_rng.bit_generator)()
         bits.state = self._split_rng.bit_generator.state
         idx = np.random.Generator(bits).permutation(m)
+        if labels is not None:
+            held = self._stratified(idx, np.asarray(labels).ravel(), frac, n_val)
+            if held is not None:
+                mask = np.zeros(m, bool)
+                mask[held] = True
+                return np.flatnonzero(~mask), np.flatnonzero(mask)
         return np.sort(idx[n_val:]), np.sort(idx[:n_val])
+
+    @staticmethod
+    def _stratified(perm, labels, frac, n_val):
+        """Validation indices, per class in the order of ``perm``; None when stratifying is impossible."""
+        classes, inverse, counts = np.unique(labels[perm], return_inverse=True, return_counts=True)
+        if len(classes) < 2:
+            return None
+        single = classes[counts < 2]
+        if len(single):
+            import warnings
+
+            warnings.warn(
+                f"Stratified validation split: class(es) {single.tolist()} have a single example, kept in "
+                f"training; the other classes are held out in proportion.", UserWarning, stacklevel=4)
+        room = np.where(counts < 2, 0, counts - 1)            # every class keeps >= 1 training example
+        exact = frac * np.where(counts < 2, 0, counts)
+        take = np.minimum(np.floor(exact).astype(int), room)
+        short = min(n_val, int(room.sum())) - int(take.sum())
+        if short > 0:                                          # largest remainders first
+            order = np.argsort(-(exact - take), kind="stable")
+            for c in order:
+                if short == 0:
+                    break
+                if take[c] < room[c]:
+                    take[c] += 1
+                    short -= 1
+        held = [perm[inverse == c][:take[c]] for c in range(len(classes))]
+        held = np.concatenate(held) if held else np.empty(0, int)
+        return held if len(held) else None
 
     def partial_fit(self, X, Y, **kwargs):
         """One more epoch, keeping weights and optimizer state (builds on first call)."""

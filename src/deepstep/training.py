@@ -30,7 +30,10 @@ class History(dict):
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
     ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
-    ``stopped`` says why training ended early, if it did.
+    ``stopped`` says why training ended early, if it did: "early_stopping",
+    "diverged", or "callback" (a callback's ``on_epoch_end`` returned True).
+    ``lr`` is the learning rate of the epoch's last batch (a callback may
+    change it with ``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
     """
 
     stopped: str | None = None
@@ -106,8 +109,18 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # A diverging run overflows before its cost turns non-finite; that is reported
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
-                            sample_weight)
+        try:
+            interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
+                                sample_weight)
+        except TrainingDiverged as exc:
+            if not (hp.early_stopping and state.best_theta is not None):
+                raise
+            # Early stopping kept the best weights: training ends there, as it would have.
+            import warnings
+
+            warnings.warn(f"{exc} Early stopping restores the best epoch ({state.best_epoch}).",
+                          RuntimeWarning, stacklevel=3)
+            state.perm, interrupted = None, False     # finished: nothing to resume mid-epoch
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
@@ -161,6 +174,7 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
     sig = model._targets.output == "sigmoid"
     xbuf, ybuf = {}, {}
     while state.epoch < end_epoch:
+        hp = model.hp               # a callback may have changed it (model.set_hyperparameters)
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
         if state.perm is None:
             state.perm = rng.permutation(m) if (hp.shuffle and not full) else None
@@ -208,6 +222,9 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
             state.position = stop_i
             for cb in callbacks:
                 cb.on_batch_end(state)
+            if model.hp is not hp:  # changed by a callback: the next batch uses the new rate
+                hp = model.hp
+                lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
             if stop is not None and stop():
                 if state.position < m:
                     return True
@@ -226,7 +243,10 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         history.append(**logs)
         halt = _early_stopping(model, state, logs, validation is not None)
         for cb in callbacks:
-            halt = bool(cb.on_epoch_end(state.epoch, logs)) or halt
+            if cb.on_epoch_end(state.epoch, logs):
+                halt = True
+                if history.stopped is None:
+                    history.stopped = "callback"
         if halt or (stop is not None and stop()):
             break
     return False
@@ -237,9 +257,16 @@ def _early_stopping(model, state, logs, has_val):
     if not hp.early_stopping:
         return False
     monitored = logs["val_cost"] if has_val else logs["cost"]
-    if monitored < state.best_cost - hp.min_delta:
-        state.best_cost, state.best_epoch, state.bad_epochs = monitored, state.epoch, 0
+    # Patience restarts on an improvement by min_delta over the last such epoch (``patience_ref``);
+    # the weights kept for restoring are the best epoch's, whatever its margin.
+    ref = state.extras.get("patience_ref", state.best_cost)
+    improved = monitored < ref - hp.min_delta
+    if monitored < state.best_cost:
+        state.best_cost, state.best_epoch = monitored, state.epoch
         state.best_theta = model._engine.theta.copy()
+    if improved:
+        state.extras["patience_ref"] = float(monitored)
+        state.bad_epochs = 0
         return False
     state.bad_epochs += 1
     if state.bad_epochs >= hp.patience:

@@ -135,8 +135,15 @@ class _DeepEstimator(BaseEstimator):
                 XT, Y, val, w = self._split_rows(XT, Y, w, net)
                 net.build(XT.shape[0], self._encoder(Y))
                 net.scaler = Scaler(hp.preprocess).fit(XT, w)
-            net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
-                    callbacks=self._callbacks(epochs), sample_weight=w)
+            try:
+                net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
+                        callbacks=self._callbacks(epochs), sample_weight=w)
+            except BaseException:
+                # Consistent after any exception: a warm-started network_ keeps the weights
+                # training restored (its last finite epoch), and coefs_, n_iter_ say so.
+                if resume:
+                    self._set_fitted_attributes()
+                raise
             names = getattr(self, "feature_names_in_", None)
             net.feature_names = None if names is None else [str(n) for n in names]
             self.network_ = net
@@ -175,13 +182,19 @@ class _DeepEstimator(BaseEstimator):
         """
         if net.hp.validation_fraction <= 0:
             return XT, Y, None, w
-        train, va = net.validation_split(XT.shape[1])
+        train, va = net.validation_split(XT.shape[1], self._split_labels(Y, net))
         val = (XT[:, va], Y[..., va])
         if w is not None:
             w = w[train]
             if not (w > 0).any():
                 raise ValueError("Every training example left after the validation split has weight zero.")
         return np.ascontiguousarray(XT.T[train]).T, Y[..., train], val, w
+
+    def _split_labels(self, Y, net):
+        """Labels to stratify the validation split by (classification, one label per example)."""
+        if self._task != "classification" or getattr(self, "_multilabel", False):
+            return None
+        return np.asarray(Y).ravel()
 
     def _set_fitted_attributes(self):
         net = self.network_

@@ -225,6 +225,13 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         first call when the first batch does not contain every class.
         """
         first = not hasattr(self, "network_")
+        if not first and classes is not None:
+            # Regression: other classes after the first call were silently ignored.
+            given = unique_labels(np.asarray(classes))
+            if self._multilabel or not np.array_equal(given, self.classes_):
+                raise ValueError(f"classes={given.tolist()} differs from the classes of the first "
+                                 f"partial_fit call, {self.classes_.tolist()}; the network's outputs are "
+                                 f"fixed by them. Pass the same classes (or none after the first call).")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes if first else None)
 
     def predict_proba(self, X):
