@@ -344,3 +344,33 @@ def test_first_partial_fit_fits_the_scaler_on_training_rows_only(blobs3):
     assert_array_equal(a.network_.scaler.shift, b.network_.scaler.shift)
     for wa, wb in zip(a.coefs_, b.coefs_):
         assert_array_equal(wa, wb)
+
+
+# --- defects found with the scikit-learn drop-in (issue 12) ------------------------------------------------
+def test_partial_fit_with_other_classes_after_the_first_call_raises(blobs3):
+    """Regression: partial_fit(classes=) with other classes after the first call was silently ignored."""
+    X, y = blobs3
+    est = small().partial_fit(X, y, classes=[0, 1, 2])
+    est.partial_fit(X, y, classes=[2, 1, 0])                       # the same classes: fine
+    with pytest.raises(ValueError, match="differs from the classes of the first"):
+        est.partial_fit(X, y, classes=[0, 1, 2, 3])
+
+
+def test_estimator_is_consistent_after_a_diverged_warm_start(blobs3):
+    """Regression: after a diverged warm start coefs_/n_iter_ were stale while network_ moved on."""
+    from deepstep import Callback, TrainingDiverged
+
+    X, y = blobs3
+    est = small(warm_start=True, epochs=2).fit(X, y)
+
+    class BlowUp(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 3:
+                est.network_.engine.theta[...] = 1e30
+
+    est.set_params(callbacks=[BlowUp()])
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        est.fit(X, y)
+    assert est.n_iter_ == len(est.network_.history["cost"]) == 3
+    for l, W in enumerate(est.coefs_, start=1):
+        assert_array_equal(W, est.network_.parameters[f"W{l}"].T)

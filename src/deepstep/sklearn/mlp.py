@@ -586,8 +586,10 @@ class _BaseMLP(BaseEstimator):
         classes = None
         if is_classifier(self) and self._label_binarizer.y_type_ != "multilabel-indicator":
             classes = [c.item() if hasattr(c, "item") else c for c in self.classes_]
-        net = DeepNetwork.from_parameters(params, output=output, classes=classes,
-                                          activation=_HIDDEN[self.activation], preprocess="none")
+        dtype = "float32" if self.coefs_[0].dtype == np.float32 else "float64"
+        net = DeepNetwork.from_parameters(params, output=output, classes=classes, dtype=dtype,
+                                          activation=_HIDDEN[self.activation], preprocess="none",
+                                          l2=float(self.alpha))
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             net.feature_names = [str(n) for n in names]
