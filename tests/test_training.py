@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-
 from numpy.testing import assert_allclose, assert_array_equal
 
 from deepstep import Callback, DeepNetwork, History, TrainingDiverged

@@ -94,7 +94,7 @@ class _SGD:
             return True
         self.learning_rate /= 5.0
         if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+            print(msg + f" Setting learning rate to {self.learning_rate:f}")
         return False
 
 
@@ -200,7 +200,7 @@ class _BaseMLP(BaseEstimator):
         if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes):
             bad("hidden_layer_sizes", "an int or an array-like of ints")
         if any(s <= 0 for s in sizes):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         option("activation", _HIDDEN)
         option("solver", {"lbfgs", "sgd", "adam"})
         real("alpha", 0)
@@ -458,7 +458,8 @@ class _BaseMLP(BaseEstimator):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                              stacklevel=4)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         opt = self._optimizer
         sample_idx = np.arange(n_samples, dtype=int)
@@ -483,26 +484,26 @@ class _BaseMLP(BaseEstimator):
                     self.t_ += n_samples
                     self.loss_curve_.append(self.loss_)
                     if self.verbose:
-                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                     self._update_no_improvement_count(eng, early_stopping, X_val, y_val, sw_val)
                     opt.iteration_ends(self.t_)
                     if self._no_improvement_count > self.n_iter_no_change:
                         if early_stopping:
-                            msg = ("Validation score did not improve more than tol=%f for %d consecutive "
-                                   "epochs." % (self.tol, self.n_iter_no_change))
+                            msg = (f"Validation score did not improve more than tol={self.tol:f} for "
+                                   f"{self.n_iter_no_change} consecutive epochs.")
                         else:
-                            msg = ("Training loss did not improve more than tol=%f for %d consecutive "
-                                   "epochs." % (self.tol, self.n_iter_no_change))
+                            msg = (f"Training loss did not improve more than tol={self.tol:f} for "
+                                   f"{self.n_iter_no_change} consecutive epochs.")
                         if opt.trigger_stopping(msg, self.verbose):
                             break
                         self._no_improvement_count = 0
                     if incremental:
                         break
                     if self.n_iter_ == self.max_iter:
-                        warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                                      "optimization hasn't converged yet." % self.max_iter, ConvergenceWarning)
+                        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                                      "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=4)
         if early_stopping:                                 # the best weights, as scikit-learn restores
             for l, (W, b) in enumerate(zip(self._best_coefs, self._best_intercepts)):
                 np.copyto(eng.W[l], W.T, casting="unsafe")
@@ -528,7 +529,7 @@ class _BaseMLP(BaseEstimator):
             val_score = self._score_with_engine(eng, X_val, y_val, sw_val)
             self.validation_scores_.append(val_score)
             if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
+                print(f"Validation score: {self.validation_scores_[-1]:f}")
             last = self.validation_scores_[-1]
             if last < (self.best_validation_score_ + self.tol):
                 self._no_improvement_count += 1
@@ -561,7 +562,7 @@ class _BaseMLP(BaseEstimator):
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 "%s is not stochastic." % self.solver)
+                                 f"{self.solver} is not stochastic.")
         return True
 
     @property
