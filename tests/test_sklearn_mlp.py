@@ -193,3 +193,44 @@ def test_float32_in_float32_out():
         reg = MLPRegressor(hidden_layer_sizes=4, max_iter=5, random_state=0).fit(
             X_bin.astype(np.float32), np.linspace(0, 1, 100))
     assert reg.coefs_[0].dtype == np.float32 and reg.predict(X_bin.astype(np.float32)).dtype == np.float32
+
+
+# --- the same numbers as scikit-learn's MLP --------------------------------------------------------------
+@pytest.mark.parametrize("kw", [
+    dict(solver="sgd", batch_size=32),
+    dict(solver="sgd", nesterovs_momentum=False, early_stopping=True, learning_rate="invscaling"),
+    dict(solver="adam", activation="tanh"),
+    dict(solver="lbfgs", activation="logistic", max_iter=15),
+], ids=lambda kw: kw["solver"] + "-" + kw.get("activation", "relu"))
+def test_float64_fits_match_scikit_learns_mlp(kw):
+    """Identical settings give scikit-learn's weights to rounding (float64, a few epochs)."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, y = load_digits(n_class=4, return_X_y=True)
+    X = X[:300] / 16.0
+    y = y[:300]
+    kw = {"max_iter": 3, "hidden_layer_sizes": (12,), "random_state": 0, **kw}
+    with warnings.catch_warnings():
+        _quiet()
+        ours, theirs = MLPClassifier(**kw).fit(X, y), SkMLP(**kw).fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_weighted_regression_matches_scikit_learns_mlp():
+    from sklearn.neural_network import MLPRegressor as SkMLP
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5))
+    Y = np.c_[X[:, 0] - X[:, 1], X[:, 2] ** 2]
+    w = rng.random(120)
+    kw = dict(hidden_layer_sizes=(6,), max_iter=4, batch_size=25, random_state=0, solver="sgd")
+    with warnings.catch_warnings():
+        _quiet()
+        ours, theirs = MLPRegressor(**kw).fit(X, Y, sample_weight=w), SkMLP(**kw).fit(X, Y, sample_weight=w)
+    for a, b in zip(ours.coefs_, theirs.coefs_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
