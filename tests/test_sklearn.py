@@ -23,7 +23,8 @@ from deepstep.sklearn import DeepClassifier, DeepRegressor
 # tolerances are written for) and in float32, deepstep's default.
 FLOAT32_XFAIL = {
     "check_sample_weight_equivalence_on_dense_data":
-        "float32 training: weighted and repeated fits agree to float32 rounding (~3e-8), "
+        "float32 training: weighted and repeated fits agree to float32 rounding (measured max abs "
+        "difference 1.8e-7 classifier, 4.8e-7 regressor), "
         "the check compares at rtol=1e-7 (it passes in float64)",
 }
 CHECKED = [
