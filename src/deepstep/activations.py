@@ -168,8 +168,11 @@ def softmax_backward(dA, Z, A, out=None):
 
 # --- exp (output only, the log link of Poisson regression): A = e^Z;  dZ = dA * A
 def exp_forward(Z, out=None):
-    with np.errstate(over="ignore", under="ignore"):   # e^Z -> inf / 0 are the right limits
-        return np.exp(Z, out=out)
+    # e^Z underflows to 0 (the right limit) and saturates at the dtype's largest finite
+    # value instead of inf, so that a saturated output gives a large finite cost.
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.exp(Z, out=out)
+    return np.minimum(out, np.finfo(out.dtype).max, out=out)
 
 
 def exp_backward(dA, Z, A, out=None):

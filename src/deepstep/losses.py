@@ -110,16 +110,21 @@ def squared_error_dA(AL, Y):
 
 # J = 1/m sum( AL - Y log AL )                         AL = e^Z > 0, Y >= 0 counts: (n_y, m)
 # (the half Poisson deviance up to terms in Y alone; dZ = AL - Y through the exp link)
+def _positive(AL):
+    """AL clipped below at the dtype's smallest normal number (e^Z may underflow to 0)."""
+    return np.maximum(AL, np.finfo(AL.dtype).tiny if AL.dtype.kind == "f" else 1e-300)
+
+
 def poisson(AL, Y, weights=None):
     m = Y.shape[1]
-    with np.errstate(divide="ignore"):
-        if weights is not None:
-            return _weighted_mean(np.sum(AL - np.multiply(Y, np.log(AL)), axis=0), weights)
-        return float(1 / m * np.sum(AL - np.multiply(Y, np.log(AL))))
+    per = AL - np.multiply(Y, np.log(_positive(AL)))
+    if weights is not None:
+        return _weighted_mean(np.sum(per, axis=0), weights)
+    return float(1 / m * np.sum(per, dtype=np.float64))
 
 
 def poisson_dA(AL, Y):
-    return 1 - np.divide(Y, AL)
+    return 1 - np.divide(Y, _positive(AL))
 
 
 register_loss("binary_crossentropy", binary_crossentropy, binary_crossentropy_dA, "sigmoid")
