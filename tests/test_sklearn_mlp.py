@@ -234,3 +234,19 @@ def test_weighted_regression_matches_scikit_learns_mlp():
     for a, b in zip(ours.coefs_, theirs.coefs_):
         assert_allclose(a, b, rtol=1e-9, atol=1e-11)
     assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+
+
+def test_dropout_and_leaky_relu_extras():
+    with warnings.catch_warnings():
+        _quiet()
+        plain = MLPClassifier(hidden_layer_sizes=16, max_iter=30, random_state=0).fit(X_bin, y_bin)
+        dropped = MLPClassifier(hidden_layer_sizes=16, max_iter=30, random_state=0, keep_prob=0.5).fit(X_bin, y_bin)
+        again = MLPClassifier(hidden_layer_sizes=16, max_iter=30, random_state=0, keep_prob=0.5).fit(X_bin, y_bin)
+        leaky = MLPClassifier(hidden_layer_sizes=16, max_iter=30, random_state=0,
+                              activation="leaky_relu").fit(X_bin, y_bin)
+    assert not np.allclose(plain.coefs_[0], dropped.coefs_[0])
+    assert_array_equal(dropped.coefs_[0], again.coefs_[0])          # reproducible from random_state
+    assert dropped.score(X_bin, y_bin) > 0.9 and leaky.score(X_bin, y_bin) > 0.9
+    assert leaky.network_.activations[0] == "leaky_relu"
+    with pytest.raises(ValueError, match="needs a stochastic solver"):
+        MLPClassifier(solver="lbfgs", keep_prob=0.8).fit(X_bin, y_bin)

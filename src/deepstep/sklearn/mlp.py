@@ -20,7 +20,8 @@ dZ[L] = A[L] - Y, per-example weights on dZ[L]); ``coefs_`` and
 
 What it adds (keyword arguments with deepstep's names, defaulting to
 scikit-learn's behaviour): ``class_weight`` ('balanced' or a dict, for the
-classifier); the fitted attribute ``learning_rate_`` (the step size the
+classifier); ``keep_prob`` (dropout, stochastic solvers); ``activation='leaky_relu'``;
+the fitted attribute ``learning_rate_`` (the step size the
 optimizer ended with); ``network_``, the model as a :class:`deepstep.DeepNetwork`
 (``est.network_.save(path)`` writes deepstep's safe model file). See
 docs/sklearn.md.
@@ -48,7 +49,8 @@ from ..errors import InvalidParameterError
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # scikit-learn's activation names -> deepstep's kernels (deepstep.activations)
-_HIDDEN = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+_HIDDEN = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+           "leaky_relu": "leaky_relu"}          # leaky_relu: a deepstep extra
 _OUTPUT = {"identity": "linear", "logistic": "sigmoid", "softmax": "softmax", "exp": "exp"}
 # the loss each output pairs with (its link, so the engine fuses dZ[L] = A[L] - Y)
 _ENGINE_LOSS = {"identity": "squared_error", "logistic": "binary_crossentropy",
@@ -225,6 +227,11 @@ class _BaseMLP(BaseEstimator):
         real("epsilon", 0, low_open=True)
         integer("n_iter_no_change", 1, allow_inf=True)
         integer("max_fun", 1)
+        real("keep_prob", 0, 1, low_open=True)
+        if self.keep_prob < 1 and self.solver == "lbfgs":
+            raise InvalidParameterError(
+                f"{name}: dropout (keep_prob={self.keep_prob}) needs a stochastic solver ('sgd' or 'adam'); "
+                "L-BFGS needs the same objective at every evaluation.")
         return [int(s) for s in sizes]
 
     # -- the engine ---------------------------------------------------------------------------
@@ -388,6 +395,10 @@ class _BaseMLP(BaseEstimator):
                 "Set warm_start=False to train a new network.")
         eng = self._engine(X.dtype)
         Yr = np.ascontiguousarray(y, dtype=X.dtype)
+        # dropout masks from their own stream (drawn only with dropout, so that without it the
+        # shuffles are scikit-learn's)
+        self._dropout_rng = (np.random.default_rng(self._random_state.randint(2**31))
+                             if self.keep_prob < 1 else None)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(eng, X, y, Yr, sample_weight, incremental)
         else:
@@ -518,10 +529,11 @@ class _BaseMLP(BaseEstimator):
         wb = None if sw is None else sw[rows]
         S = float(k if wb is None else wb.sum())
         Xb = Xb if Xb.dtype == eng.dtype else Xb.astype(eng.dtype)
-        ws = eng.workspace(k)
-        AL = eng.forward(Xb.T, ws)
+        keep = self.keep_prob
+        ws = eng.workspace(k, keep < 1)
+        AL = eng.forward(Xb.T, ws, keep, self._dropout_rng)
         loss = self._loss_sum(AL, Yb.T, wb)
-        eng.backward(Xb.T, Yb.T, ws, l2=self.alpha, weights=wb, weight_sum=S)
+        eng.backward(Xb.T, Yb.T, ws, l2=self.alpha, keep_prob=keep, weights=wb, weight_sum=S)
         return loss / S + 0.5 * self.alpha * self._l2(eng) / S, eng.grad
 
     def _update_no_improvement_count(self, eng, early_stopping, X_val, y_val, sw_val):
@@ -590,7 +602,7 @@ class _BaseMLP(BaseEstimator):
         dtype = "float32" if self.coefs_[0].dtype == np.float32 else "float64"
         net = DeepNetwork.from_parameters(params, output=output, classes=classes, dtype=dtype,
                                           activation=_HIDDEN[self.activation], preprocess="none",
-                                          l2=float(self.alpha))
+                                          l2=float(self.alpha), keep_prob=float(self.keep_prob))
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             net.feature_names = [str(n) for n in names]
@@ -612,6 +624,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Weights per class, multiplied into ``sample_weight`` ('balanced':
         n_samples / (n_classes * count(class))). Weights enter the loss and the
         gradient (not by repeating rows).
+    keep_prob : float in (0, 1], default=1.0
+        Inverted dropout on the hidden layers during training (1: none, as
+        scikit-learn); stochastic solvers only.
+
+    ``activation`` also takes 'leaky_relu' (slope 0.01).
 
     Extra attributes: ``learning_rate_`` (the optimizer's step size at the end
     of fitting; None for 'lbfgs') and ``network_`` (a :class:`deepstep.DeepNetwork`).
@@ -622,7 +639,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, class_weight=None):
+                 max_fun=15000, class_weight=None, keep_prob=1.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -647,6 +664,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.keep_prob = keep_prob
 
     loss = "log_loss"
     _score_function = staticmethod(accuracy_score)
@@ -725,8 +743,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """scikit-learn's ``MLPRegressor`` (``loss`` 'squared_error' or 'poisson'), trained by deepstep's engine.
 
-    Parameters, attributes and behaviour are scikit-learn's; extra attributes
-    ``learning_rate_`` and ``network_`` as in :class:`MLPClassifier`.
+    Parameters, attributes and behaviour are scikit-learn's; the extras ``keep_prob``,
+    'leaky_relu', ``learning_rate_`` and ``network_`` as in :class:`MLPClassifier`.
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -734,7 +752,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000):
+                 max_fun=15000, keep_prob=1.0):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -759,6 +777,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.keep_prob = keep_prob
 
     _score_function = staticmethod(r2_score)
 
