@@ -375,3 +375,14 @@ def test_estimator_is_consistent_after_a_diverged_warm_start(blobs3):
     assert est.n_iter_ == len(est.network_.history["cost"]) == 3
     for l, W in enumerate(est.coefs_, start=1):
         assert_array_equal(W, est.network_.parameters[f"W{l}"].T)
+
+
+def test_early_stopping_best_loss_is_the_loss_of_the_returned_model(blobs3):
+    """Regression: with min_delta > 0, best_loss_ matched no returned model (the last big improvement was)."""
+    X, y = blobs3
+    est = small(epochs=25, early_stopping=True, patience=4, min_delta=0.05, validation_fraction=0.2,
+                dtype="float64").fit(X, y)
+    h = est.history_
+    assert est.best_loss_ == min(h["val_cost"]) == h["val_cost"][h.best_epoch - 1]
+    tr, va = est.network_.validation_split(len(y), y)
+    assert est.network_.evaluate(X[va].T, y[va])["log_loss"] == pytest.approx(est.best_loss_, rel=1e-9)
