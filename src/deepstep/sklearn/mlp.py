@@ -308,9 +308,10 @@ class _BaseMLP(BaseEstimator):
         if dense_whole:
             chunks = [(X, Yr, sw)]
         else:
-            idx = np.arange(X.shape[0]) if rows is None else rows
-            chunks = ((_rows(X, idx[s:s + _CHUNK]), Yr[idx[s:s + _CHUNK]],
-                       None if sw is None else sw[idx[s:s + _CHUNK]]) for s in range(0, n, _CHUNK))
+            # slices of the rows (views for dense X) when all rows are taken, else gathered chunks
+            idx = (lambda s: slice(s, s + _CHUNK)) if rows is None else (lambda s: rows[s:s + _CHUNK])
+            chunks = ((_rows(X, idx(s)), Yr[idx(s)], None if sw is None else sw[idx(s)])
+                      for s in range(0, n, _CHUNK))
         total = None
         loss = 0.0
         for i, (Xc, Yc, wc) in enumerate(chunks):
