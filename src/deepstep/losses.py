@@ -7,7 +7,7 @@ Each loss gives
     ``weights`` (m,), the weighted mean Σ w_i J_i / Σ w_i (sample weights).
     A registered loss whose ``cost`` takes no ``weights`` trains without them.
 ``dA(AL, Y) -> dAL``
-    dJ/dAL per example (not divided by m), the seed's
+    dJ/dAL per example (not divided by m), the lesson's
     ``dAL = -(Y/AL - (1-Y)/(1-AL))`` for binary cross-entropy.
 ``link``
     the output activation it pairs with. For these pairs the chain rule
