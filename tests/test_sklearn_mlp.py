@@ -250,3 +250,18 @@ def test_dropout_and_leaky_relu_extras():
     assert leaky.network_.activations[0] == "leaky_relu"
     with pytest.raises(ValueError, match="needs a stochastic solver"):
         MLPClassifier(solver="lbfgs", keep_prob=0.8).fit(X_bin, y_bin)
+
+
+def test_a_failed_partial_fit_leaves_weights_and_optimizer_as_they_were():
+    X, y = X_bin[:40], np.linspace(0, 1, 40)
+    reg = MLPRegressor(hidden_layer_sizes=5, random_state=0, solver="sgd").partial_fit(X, y)
+    ref = pickle.loads(pickle.dumps(reg))
+    bad = X.copy()
+    bad[0, 0] = np.finfo(np.float64).max                  # overflows to non-finite weights
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="non-finite"):
+        warnings.simplefilter("ignore")
+        reg.partial_fit(bad, y)
+    reg.partial_fit(X, y)
+    ref.partial_fit(X, y)
+    assert_array_equal(reg.coefs_[0], ref.coefs_[0])
+    assert reg.t_ == ref.t_ and reg.n_iter_ == ref.n_iter_

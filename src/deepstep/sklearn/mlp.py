@@ -29,6 +29,7 @@ docs/sklearn.md.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
@@ -366,7 +367,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         # An estimator is consistent after any exception: what fit changed is put back.
-        saved = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        saved = {k: (list(v) if isinstance(v, list) else copy.deepcopy(v) if k == "_optimizer" else v)
+                 for k, v in self.__dict__.items()}
         try:
             return self._fit_inner(X, y, sample_weight, incremental)
         except BaseException:
