@@ -13,7 +13,8 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   flag, so the seed's column layout costs no copies.
 * The output gradient is fused, ``dZ[L] = (A[L] - Y) / m``, when the loss is
   paired with its link (see :mod:`deepstep.losses`). The 1/m is applied to
-  dZ[L] once; every later gradient is linear in it.
+  dZ[L] once; every later gradient is linear in it. Sample weights take the
+  same place: dZ[L] = (A[L] - Y) w / Σw (``backward(weights=...)``).
 * No ``dA[0]``: the input layer's gradient is never needed.
 * Wide inputs into few units (the seed's 12288 -> 20): layer 1's product is
   computed transposed, ``Z[1]^T = A[0]^T W[1]^T`` (m, n[1]) = (m, n[0]) (n[0], n[1]),
