@@ -265,3 +265,17 @@ def test_a_failed_partial_fit_leaves_weights_and_optimizer_as_they_were():
     ref.partial_fit(X, y)
     assert_array_equal(reg.coefs_[0], ref.coefs_[0])
     assert reg.t_ == ref.t_ and reg.n_iter_ == ref.n_iter_
+
+
+def test_per_layer_activations_extra():
+    kw = dict(hidden_layer_sizes=(12, 6), max_iter=40, random_state=0)
+    with warnings.catch_warnings():
+        _quiet()
+        mixed = MLPClassifier(activation=("tanh", "relu"), **kw).fit(X_bin, y_bin)
+        same = MLPClassifier(activation=("tanh", "tanh"), **kw).fit(X_bin, y_bin)
+        single = MLPClassifier(activation="tanh", **kw).fit(X_bin, y_bin)
+    assert mixed.network_.activations == ["tanh", "relu", "sigmoid"]
+    assert_array_equal(same.coefs_[1], single.coefs_[1])          # a list of one name = the name
+    assert not np.array_equal(mixed.coefs_[1], single.coefs_[1])
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        MLPClassifier(activation=("tanh",), hidden_layer_sizes=(3, 3)).fit(X_bin, y_bin)

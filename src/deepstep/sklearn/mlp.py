@@ -20,7 +20,8 @@ dZ[L] = A[L] - Y, per-example weights on dZ[L]); ``coefs_`` and
 
 What it adds (keyword arguments with deepstep's names, defaulting to
 scikit-learn's behaviour): ``class_weight`` ('balanced' or a dict, for the
-classifier); ``keep_prob`` (dropout, stochastic solvers); ``activation='leaky_relu'``;
+classifier); ``keep_prob`` (dropout, stochastic solvers); ``activation='leaky_relu'``
+and per-layer activations (a list of names);
 the fitted attribute ``learning_rate_`` (the step size the
 optimizer ended with); ``network_``, the model as a :class:`deepstep.DeepNetwork`
 (``est.network_.save(path)`` writes deepstep's safe model file). See
@@ -204,7 +205,13 @@ class _BaseMLP(BaseEstimator):
             bad("hidden_layer_sizes", "an int or an array-like of ints")
         if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        option("activation", _HIDDEN)
+        acts = self.activation
+        if isinstance(acts, (list, tuple)):                # per-layer activations: a deepstep extra
+            if len(acts) != len(sizes) or not all(isinstance(a, str) and a in _HIDDEN for a in acts):
+                bad("activation", f"one of {sorted(_HIDDEN)} or a list of them, one per hidden layer "
+                                  f"({len(sizes)})")
+        else:
+            option("activation", _HIDDEN)
         option("solver", {"lbfgs", "sgd", "adam"})
         real("alpha", 0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -239,12 +246,16 @@ class _BaseMLP(BaseEstimator):
     def _engine(self, dtype):
         """An :class:`Engine` holding ``coefs_`` and ``intercepts_`` (W[l] = coefs_[l].T)."""
         dims = [self.coefs_[0].shape[0], *[c.shape[1] for c in self.coefs_]]
-        acts = [_HIDDEN[self.activation]] * (len(dims) - 2) + [_OUTPUT[self.out_activation_]]
+        acts = [_HIDDEN[a] for a in self._hidden_activations(len(dims) - 2)] + [_OUTPUT[self.out_activation_]]
         eng = Engine(dims, acts, _ENGINE_LOSS[self.out_activation_], dtype)
         for l, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
             np.copyto(eng.W[l], np.asarray(W).T, casting="unsafe")
             np.copyto(eng.b[l], np.asarray(b).reshape(-1, 1), casting="unsafe")
         return eng
+
+    def _hidden_activations(self, n_hidden):
+        a = self.activation
+        return list(a) if isinstance(a, (list, tuple)) else [a] * n_hidden
 
     def _store(self, eng):
         self.coefs_ = [W.T.copy() for W in eng.W]
@@ -344,8 +355,11 @@ class _BaseMLP(BaseEstimator):
         else:
             self.out_activation_ = "logistic"
         self.coefs_, self.intercepts_ = [], []
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        hidden = self._hidden_activations(len(layer_units) - 2)
+        for l, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            # Glorot: factor 2 for logistic units (the output layer: as the last hidden layer)
+            name = hidden[min(l, len(hidden) - 1)] if hidden else self.activation
+            factor = 2.0 if name == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
             intercept = self._random_state.uniform(-bound, bound, fan_out)
@@ -604,7 +618,8 @@ class _BaseMLP(BaseEstimator):
             classes = [c.item() if hasattr(c, "item") else c for c in self.classes_]
         dtype = "float32" if self.coefs_[0].dtype == np.float32 else "float64"
         net = DeepNetwork.from_parameters(params, output=output, classes=classes, dtype=dtype,
-                                          activation=_HIDDEN[self.activation], preprocess="none",
+                                          activation=tuple(_HIDDEN[a] for a in self._hidden_activations(
+                                              len(self.coefs_) - 1)), preprocess="none",
                                           l2=float(self.alpha), keep_prob=float(self.keep_prob))
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
@@ -631,7 +646,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Inverted dropout on the hidden layers during training (1: none, as
         scikit-learn); stochastic solvers only.
 
-    ``activation`` also takes 'leaky_relu' (slope 0.01).
+    ``activation`` also takes 'leaky_relu' (slope 0.01), and a list of names, one per
+    hidden layer.
 
     Extra attributes: ``learning_rate_`` (the optimizer's step size at the end
     of fitting; None for 'lbfgs') and ``network_`` (a :class:`deepstep.DeepNetwork`).
