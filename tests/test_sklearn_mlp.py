@@ -23,6 +23,16 @@ X_bin = MinMaxScaler().fit_transform(X_digits[:200])[:100]
 y_bin = y_digits[:100]
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """One BLAS thread: the suite runs under pytest -n 2 on 2 cores, and OpenBLAS's spinning
+    threads make these small products many times slower when the cores are oversubscribed."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _quiet():
     warnings.simplefilter("ignore", ConvergenceWarning)
 
