@@ -401,6 +401,38 @@ class DeepNetwork:
 
         return modelfile.read(path, lambda meta, arrays: cls.from_state(meta, arrays)[0])
 
+    # -- export ---------------------------------------------------------------------
+    def to_onnx(self, path) -> str:
+        """Write the whole predictor (input scaling, layers, output activation) as ONNX; returns the path.
+
+        Input ``X`` of shape (batch, n_x) (examples as rows, dynamic batch);
+        outputs ``probabilities`` and ``label`` (classification) or
+        ``predictions`` (regression). Needs ``pip install 'deepstep[onnx]'``;
+        see :mod:`deepstep.interop.onnx`.
+        """
+        from .interop.onnx import to_onnx
+
+        return to_onnx(self, path)
+
+    def to_torch(self):
+        """An ``nn.Sequential`` with the same outputs as :meth:`predict_proba`, taking rows (batch, n_x).
+
+        Needs ``pip install 'deepstep[torch]'``; see :mod:`deepstep.interop.torch`.
+        """
+        from .interop.torch import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, classes=None, **overrides) -> "DeepNetwork":
+        """A model from an ``nn.Sequential`` of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid/Softmax.
+
+        See :func:`deepstep.interop.torch.from_torch`.
+        """
+        from .interop.torch import from_torch
+
+        return from_torch(module, classes=classes, **overrides)
+
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:
         """The seed's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""

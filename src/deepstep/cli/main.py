@@ -20,6 +20,7 @@ import click
 from .._version import __version__
 from .evaluate import evaluate, predict
 from .experiment import experiment_command
+from .export import export
 from .gradcheck import gradcheck
 from .info import info
 from .runtime import EXIT_CODES_EPILOG, run_group
@@ -57,3 +58,4 @@ main.add_command(info)
 main.add_command(gradcheck)
 main.add_command(search_command)
 main.add_command(experiment_command)
+main.add_command(export)
