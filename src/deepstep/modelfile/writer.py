@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 from .._version import __version__
-from .format import FORMAT_NAME, FORMAT_VERSION, checksum, jsonable
+from .format import FORMAT_NAME, FORMAT_VERSION, checksum, encode_metadata, jsonable
 
 
 def write(path, meta: dict, arrays: dict) -> str:
@@ -31,7 +31,7 @@ def write(path, meta: dict, arrays: dict) -> str:
             **meta, "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()}}
     meta = json.loads(json.dumps(meta, default=jsonable))     # canonical, JSON-only values
     meta["checksum"] = checksum(meta, arrays)
-    arrays["metadata"] = np.array(json.dumps(meta, default=jsonable))
+    arrays["metadata"] = encode_metadata(json.dumps(meta, default=jsonable))
     atomic_savez(path, arrays)
     return path
 
