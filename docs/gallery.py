@@ -71,7 +71,8 @@ def main(argv=None):
     for split in ("train", "test"):
         with h5py.File(Path(args.data_dir) / f"{split}_catvnoncat.h5", "r") as f:
             x = f[f"{split}_set_x"][:]
-            sets[split] = (x.reshape(x.shape[0], -1).T, f[f"{split}_set_y"][:], [c.decode() for c in f["list_classes"][:]])
+            names = [c.decode() for c in f["list_classes"][:]]
+            sets[split] = (x.reshape(x.shape[0], -1).T, f[f"{split}_set_y"][:], names)
     (Xt, yt, names), (Xs, ys, _) = sets["train"], sets["test"]
     # One hidden layer of 10 units with a strong L2 penalty (test accuracy 0.80): the penalty wears the
     # random initial weights away, so what the units learned shows in their images.
