@@ -139,14 +139,6 @@ def test_model_checkpoint_saves_best_only(tmp_path):
     X, y = _data()
     Xv, yv = _data(seed=1)
     path = tmp_path / "best.npz"
-    costs = []
-
-    class Bad(Callback):          # makes epochs 3.. worse on validation: the file must keep epoch 2's model
-        def on_epoch_end(self, epoch, logs):
-            costs.append(logs["val_cost"])
-            if epoch == 2:
-                self.best = self.model.engine.theta.copy()
-
     ck = ModelCheckpoint(path, monitor="val_cost", save_best_only=True)
     net = _net(epochs=6, learning_rate=0.02)
     net.fit(X, y, validation_data=(Xv, yv), callbacks=[ck])

@@ -191,3 +191,24 @@ def test_cli_export_torch_program(tmp_path):
         with torch.no_grad():
             out = loaded(torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))).numpy()
         np.testing.assert_allclose(out, net.predict_proba(rows.T).T, atol=1e-5)
+
+
+def test_torch_module_pickles_and_loads_its_state_dict_from_safetensors(tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'deepstep[torch]')")
+    pytest.importorskip("safetensors")
+    from safetensors.torch import load_file
+
+    from deepstep.interop.safetensors import save_safetensors
+
+    net, X = _trained("multiclass")
+    module = net.to_torch()
+    torch.save(module, tmp_path / "m.pt")                  # the InputScaling class is importable
+    again = torch.load(tmp_path / "m.pt", weights_only=False)
+    fresh = net.to_torch()
+    for p in fresh.parameters():
+        torch.nn.init.zeros_(p)
+    fresh.load_state_dict(load_file(save_safetensors(net, tmp_path / "w.safetensors")))
+    rows = torch.from_numpy(np.ascontiguousarray(X.T, dtype=np.float32))
+    with torch.no_grad():
+        np.testing.assert_array_equal(again(rows).numpy(), module(rows).numpy())
+        np.testing.assert_array_equal(fresh(rows).numpy(), module(rows).numpy())

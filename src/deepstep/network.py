@@ -431,7 +431,7 @@ class DeepNetwork:
         """
         from .interop.torch import from_torch
 
-        return from_torch(module, classes=classes, **overrides)
+        return from_torch(module, cls, classes=classes, **overrides)
 
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:

@@ -11,8 +11,6 @@ when the model scales its inputs. Needs ``pip install deepstep[torch]``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..errors import InvalidParameterError
@@ -27,34 +25,26 @@ def _require_torch():
     return torch
 
 
-@functools.cache
-def _input_scaling_class():
-    torch = _require_torch()
+try:                       # this module is imported only by to_torch / from_torch / `deepstep export`
+    import torch as _torch
+except ImportError:        # _require_torch() says how to install it
+    _torch = None
 
-    class InputScaling(torch.nn.Module):
+if _torch is not None:
+    class InputScaling(_torch.nn.Module):
         """``(x - shift) * factor`` per feature (deepstep's fitted input scaling); ``kind`` says which."""
 
         def __init__(self, shift, factor, kind="standardize"):
             super().__init__()
             self.kind = kind
-            self.register_buffer("shift", torch.as_tensor(shift))
-            self.register_buffer("factor", torch.as_tensor(factor))
+            self.register_buffer("shift", _torch.as_tensor(shift))
+            self.register_buffer("factor", _torch.as_tensor(factor))
 
         def forward(self, x):
             return (x - self.shift) * self.factor
 
         def extra_repr(self):
             return f"kind={self.kind!r}, features={self.shift.numel()}"
-
-    InputScaling.__module__ = __name__
-    InputScaling.__qualname__ = "InputScaling"
-    return InputScaling
-
-
-def __getattr__(name):
-    if name == "InputScaling":
-        return _input_scaling_class()
-    raise AttributeError(name)
 
 
 def to_torch(model):
@@ -70,7 +60,7 @@ def to_torch(model):
                 shift, factor = np.zeros(p.n_x, p.dtype), np.full(p.n_x, 1 / 255.0, p.dtype)
             else:
                 shift, factor = p.shift, p.factor
-            mods.append(_input_scaling_class()(torch.from_numpy(shift.copy()), torch.from_numpy(factor.copy()),
+            mods.append(InputScaling(torch.from_numpy(shift.copy()), torch.from_numpy(factor.copy()),
                                                detail))
         elif kind == "linear":
             W, b = p.weights[detail], p.biases[detail]
@@ -86,8 +76,10 @@ def to_torch(model):
     return nn.Sequential(*mods)
 
 
-def from_torch(module, classes=None, **overrides):
-    """A DeepNetwork from an ``nn.Sequential`` of Linear layers and supported activations.
+def from_torch(module, model_class, classes=None, **overrides):
+    """A ``model_class`` (DeepNetwork) from an ``nn.Sequential`` of Linear layers and supported activations.
+
+    Called as ``DeepNetwork.from_torch(module)``.
 
     Hidden activations: ReLU, LeakyReLU(0.01), Tanh, Sigmoid (or none:
     linear). The output: Sigmoid (binary labels 0/1 for one unit, multilabel
@@ -97,14 +89,13 @@ def from_torch(module, classes=None, **overrides):
     """
     torch = _require_torch()
     nn = torch.nn
-    from ..network import DeepNetwork
     from ..preprocessing import Scaler
 
     if not isinstance(module, nn.Sequential):
         raise InvalidParameterError(f"from_torch needs an nn.Sequential; got {type(module).__name__}.")
     mods = list(module)
     scaler = None
-    if mods and type(mods[0]).__name__ == "InputScaling" and hasattr(mods[0], "shift"):
+    if mods and isinstance(mods[0], InputScaling):
         s = mods.pop(0)
         shift = s.shift.detach().cpu().double().numpy().ravel()
         factor = s.factor.detach().cpu().double().numpy().ravel()
@@ -141,7 +132,7 @@ def from_torch(module, classes=None, **overrides):
     hidden = tuple(acts[:-1])
     overrides.setdefault("activation", hidden if hidden else "relu")
     overrides.setdefault("dtype", dtype)
-    net = DeepNetwork.from_parameters(params, output=output, classes=classes, **overrides)
+    net = model_class.from_parameters(params, output=output, classes=classes, **overrides)
     if scaler is not None:
         net.scaler = scaler
         net.hp = net.hp.replace(preprocess=scaler.kind)
