@@ -212,3 +212,47 @@ def test_torch_module_pickles_and_loads_its_state_dict_from_safetensors(tmp_path
     with torch.no_grad():
         np.testing.assert_array_equal(again(rows).numpy(), module(rows).numpy())
         np.testing.assert_array_equal(fresh(rows).numpy(), module(rows).numpy())
+
+
+# --- skl2onnx ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["binary", "multiclass64", "pipeline", "regression"])
+def test_skl2onnx_converters_for_the_estimators(kind):
+    pytest.importorskip("skl2onnx", reason="skl2onnx is not installed (it is in the test extra)")
+    ort = pytest.importorskip("onnxruntime")
+    from skl2onnx import to_onnx
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import deepstep.interop.sklearn_onnx  # noqa: F401 -- registers the converters
+    from deepstep.sklearn import DeepClassifier, DeepRegressor
+
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((60, 4)) * 2 + 1).astype(np.float32)
+    if kind == "regression":
+        est = DeepRegressor(layers=(5,), epochs=5).fit(X, X[:, 0] * 2 - X[:, 1])
+    else:
+        y = (np.where(X[:, 0] > 1, "cat", "dog") if kind == "binary" else np.digitize(X[:, 1], [0, 2]) + 3)
+        est = DeepClassifier(layers=(5,), epochs=5, dtype="float64" if kind == "multiclass64" else "float32")
+        est = (make_pipeline(StandardScaler(), est) if kind == "pipeline" else est).fit(X, y)
+    options = {"zipmap": False} if kind != "regression" else None
+    sess = ort.InferenceSession(to_onnx(est, X[:1], options=options).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    out = sess.run(None, {sess.get_inputs()[0].name: X})
+    if kind == "regression":
+        np.testing.assert_allclose(out[0].ravel(), est.predict(X), atol=1e-5)
+    else:
+        np.testing.assert_array_equal(out[0], est.predict(X))
+        np.testing.assert_allclose(out[1], est.predict_proba(X), atol=1e-5)
+
+
+def test_skl2onnx_refuses_multilabel_with_the_alternative():
+    pytest.importorskip("skl2onnx", reason="skl2onnx is not installed (it is in the test extra)")
+    from skl2onnx import to_onnx
+
+    import deepstep.interop.sklearn_onnx  # noqa: F401
+    from deepstep.sklearn import DeepClassifier
+
+    X, Y = _xy("multilabel")
+    est = DeepClassifier(layers=(3,), epochs=2).fit(X.T.astype(np.float32), Y.T)
+    with pytest.raises(InvalidParameterError, match="network_.to_onnx"):
+        to_onnx(est, X.T[:1].astype(np.float32), options={"zipmap": False})

@@ -332,7 +332,9 @@ def first_layer_weights(model, shape=None, max_units=20, title=None):
     """Each first-layer unit's weights W[1][j] as an image of the input's shape: what it looks for.
 
     Each unit's weights are scaled to its own range (color images: per unit,
-    all channels together; gray: red for positive, blue for negative).
+    all channels together; gray: red for positive, blue for negative), so each
+    title gives the weights' norm: a unit whose weights have decayed to almost
+    nothing still shows a (magnified) pattern.
     """
     _require_built(model)
     shape = _image_shape(model, shape)
@@ -355,8 +357,9 @@ def first_layer_weights(model, shape=None, max_units=20, title=None):
             w = w.reshape(shape[:2])
             m = np.abs(w).max() or 1.0
             ax.imshow(w, cmap="RdBu_r", vmin=-m, vmax=m)
-        ax.set_title(f"unit {j + 1}", fontsize=8)
-    fig.suptitle(title or f"first-layer weights ({W.shape[0]} units, {W.shape[1]} inputs)")
+        ax.set_title(f"unit {j + 1}  |w| = {np.linalg.norm(W[j]):.2g}", fontsize=8)
+    fig.suptitle(title or f"first-layer weights ({W.shape[0]} units, {W.shape[1]} inputs; each image on its own "
+                          f"scale, |w| its size)", fontsize=10)
     return fig
 
 

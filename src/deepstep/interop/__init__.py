@@ -11,6 +11,8 @@ layout of ONNX, PyTorch and scikit-learn — whereas DeepNetwork takes (n_x, m).
   ``DeepNetwork.from_torch``): needs ``pip install deepstep[torch]``.
 * :func:`safetensors.save_safetensors`: the weights under the names of
   ``to_torch().state_dict()``; needs the ``safetensors`` package (in both extras).
+* :mod:`sklearn_onnx`: importing it registers skl2onnx converters for the
+  scikit-learn estimators (needs ``skl2onnx``).
 
 Nothing here is imported by ``import deepstep``.
 """

@@ -37,6 +37,56 @@ def _require_onnx():
     return onnx
 
 
+def emit_predictor(p, x, out, const, node):
+    """Add the predictor's nodes: input tensor ``x`` (batch, n_x) in p's dtype -> ``out`` = A[L].
+
+    ``const(name, array)`` adds an initializer and returns its name;
+    ``node(op_type, inputs, outputs, **attrs)`` adds a node. Intermediate names
+    are ``const``'s and ``node``'s business (``fresh``, below, numbers them).
+    Shared by :func:`to_onnx_model` and the skl2onnx converters.
+    """
+    from ..activations import LEAKY_SLOPE
+
+    if p.preprocess == "divide255":
+        node("Div", [x, const("scale_255", np.array(255.0, p.dtype))], ["X_scaled"])
+        x = "X_scaled"
+    elif p.preprocess != "none":
+        node("Sub", [x, const("scale_shift", p.shift)], ["X_centered"])
+        node("Mul", ["X_centered", const("scale_factor", p.factor)], ["X_scaled"])
+        x = "X_scaled"
+    L = len(p.weights)
+    for l in range(1, L + 1):
+        W, b = const(f"W{l}", p.weights[l - 1]), const(f"b{l}", p.biases[l - 1])
+        z = f"Z{l}"
+        node("Gemm", [x, W, b], [z], transB=1)
+        act = p.activations[l - 1]
+        a = f"A{l}" if l < L else out
+        if act == "linear":
+            node("Identity", [z], [a])
+        elif act == "leaky_relu":
+            node("LeakyRelu", [z], [a], alpha=LEAKY_SLOPE)
+        elif act == "softmax":
+            node("Softmax", [z], [a], axis=1)
+        else:
+            node({"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}[act], [z], [a])
+        x = a
+    return out
+
+
+def classes_tensor(p, TensorProto):
+    """(classes as an array ONNX can hold, its element type)."""
+    classes = p.classes
+    if classes.dtype.kind in "US":
+        return classes.astype(object), TensorProto.STRING
+    if classes.dtype.kind in "biu":
+        return classes.astype(np.int64), TensorProto.INT64
+    if classes.dtype.kind == "f":
+        return classes.astype(np.float64), TensorProto.DOUBLE
+    from ..errors import InvalidParameterError
+
+    raise InvalidParameterError(f"Cannot export classes of dtype {classes.dtype} to ONNX.")
+
+
 def to_onnx_model(model, name="deepstep"):
     """The ``onnx.ModelProto`` of a trained DeepNetwork (checked with ``onnx.checker``)."""
     onnx = _require_onnx()
@@ -52,35 +102,13 @@ def to_onnx_model(model, name="deepstep"):
         inits.append(numpy_helper.from_array(np.asarray(array), name))
         return name
 
-    x = "X"
-    if p.preprocess == "divide255":
-        nodes.append(helper.make_node("Div", [x, const("scale_255", np.array(255.0, p.dtype))], ["X_scaled"]))
-        x = "X_scaled"
-    elif p.preprocess != "none":
-        nodes.append(helper.make_node("Sub", [x, const("scale_shift", p.shift)], ["X_centered"]))
-        nodes.append(helper.make_node("Mul", ["X_centered", const("scale_factor", p.factor)], ["X_scaled"]))
-        x = "X_scaled"
-    L = len(p.weights)
-    for l in range(1, L + 1):
-        W, b = const(f"W{l}", p.weights[l - 1]), const(f"b{l}", p.biases[l - 1])
-        z = f"Z{l}"
-        nodes.append(helper.make_node("Gemm", [x, W, b], [z], transB=1, name=f"layer{l}"))
-        act = p.activations[l - 1]
-        a = f"A{l}" if l < L else ("predictions" if p.output == "linear" else "probabilities")
-        if act == "linear":
-            nodes.append(helper.make_node("Identity", [z], [a]))
-        elif act == "leaky_relu":
-            from ..activations import LEAKY_SLOPE
+    def node(op, inputs, outputs, **attrs):
+        nodes.append(helper.make_node(op, inputs, outputs, name=f"{op}_{len(nodes)}", **attrs))
 
-            nodes.append(helper.make_node("LeakyRelu", [z], [a], alpha=LEAKY_SLOPE))
-        elif act == "softmax":
-            nodes.append(helper.make_node("Softmax", [z], [a], axis=1))
-        else:
-            nodes.append(helper.make_node({"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}[act], [z], [a]))
-        x = a
+    x = emit_predictor(p, "X", "predictions" if p.output == "linear" else "probabilities", const, node)
     outputs = [helper.make_tensor_value_info(x, elem, ["batch", p.n_y])]
     if p.output != "linear":
-        outputs.append(_label_nodes(p, x, nodes, const, helper, TensorProto))
+        outputs.append(_label_nodes(p, x, node, const, helper, TensorProto))
     graph = helper.make_graph(
         nodes, name, [helper.make_tensor_value_info("X", elem, ["batch", p.n_x])], outputs, inits)
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -96,36 +124,25 @@ def to_onnx_model(model, name="deepstep"):
     return onnx_model
 
 
-def _label_nodes(p, probs, nodes, const, helper, TensorProto):
+def _label_nodes(p, probs, node, const, helper, TensorProto):
     """Nodes computing ``label`` from the probabilities, as ``TargetEncoder.decode`` does."""
     if p.mode == "matrix":
         if p.output == "sigmoid":                      # multilabel: 0/1 per column
-            nodes.append(helper.make_node("Greater", [probs, const("half", np.array(0.5, p.dtype))], ["above"]))
-            nodes.append(helper.make_node("Cast", ["above"], ["label"], to=TensorProto.INT64))
+            node("Greater", [probs, const("half", np.array(0.5, p.dtype))], ["above"])
+            node("Cast", ["above"], ["label"], to=TensorProto.INT64)
         else:                                          # one-hot of the argmax
-            nodes.append(helper.make_node("ArgMax", [probs], ["index"], axis=1, keepdims=0))
-            nodes.append(helper.make_node("OneHot", ["index", const("depth", np.array(p.n_y, np.int64)),
-                                                     const("off_on", np.array([0, 1], np.int64))],
-                                          ["label"], axis=-1))
+            node("ArgMax", [probs], ["index"], axis=1, keepdims=0)
+            node("OneHot", ["index", const("depth", np.array(p.n_y, np.int64)),
+                            const("off_on", np.array([0, 1], np.int64))], ["label"], axis=-1)
         return helper.make_tensor_value_info("label", TensorProto.INT64, ["batch", p.n_y])
     if p.output == "sigmoid":
-        nodes.append(helper.make_node("Greater", [probs, const("half", np.array(0.5, p.dtype))], ["above"]))
-        nodes.append(helper.make_node("Cast", ["above"], ["index2d"], to=TensorProto.INT64))
-        nodes.append(helper.make_node("Reshape", ["index2d", const("flat", np.array([-1], np.int64))], ["index"]))
+        node("Greater", [probs, const("half", np.array(0.5, p.dtype))], ["above"])
+        node("Cast", ["above"], ["index2d"], to=TensorProto.INT64)
+        node("Reshape", ["index2d", const("flat", np.array([-1], np.int64))], ["index"])
     else:
-        nodes.append(helper.make_node("ArgMax", [probs], ["index"], axis=1, keepdims=0))
-    classes = p.classes
-    if classes.dtype.kind in "US":
-        classes, elem = classes.astype(object), TensorProto.STRING
-    elif classes.dtype.kind == "b" or classes.dtype.kind in "iu":
-        classes, elem = classes.astype(np.int64), TensorProto.INT64
-    elif classes.dtype.kind == "f":
-        classes, elem = classes.astype(np.float64), TensorProto.DOUBLE
-    else:
-        from ..errors import InvalidParameterError
-
-        raise InvalidParameterError(f"Cannot export classes of dtype {classes.dtype} to ONNX.")
-    nodes.append(helper.make_node("Gather", [const("classes", classes), "index"], ["label"], axis=0))
+        node("ArgMax", [probs], ["index"], axis=1, keepdims=0)
+    classes, elem = classes_tensor(p, TensorProto)
+    node("Gather", [const("classes", classes), "index"], ["label"], axis=0)
     return helper.make_tensor_value_info("label", elem, ["batch"])
 
 
