@@ -139,6 +139,8 @@ def test_cli_export_onnx_and_safetensors(tmp_path):
     assert r.exit_code == 1 and "not found" in r.stderr and "Traceback" not in r.output
     r = CliRunner().invoke(main, ["export", str(model), "--out", str(tmp_path / "no" / "m.onnx")])
     assert r.exit_code == 1 and "does not exist" in r.stderr
+    r = CliRunner().invoke(main, ["export", str(model), "--out", str(model)])      # never over the model
+    assert r.exit_code == 2 and "model file itself" in r.stderr and DeepNetwork.load(model)
 
 
 # --- PyTorch ---------------------------------------------------------------------------------------------

@@ -278,7 +278,8 @@ class ReduceLROnPlateau(_Monitor, Callback):
         self.reductions = []                   # (epoch, new lr)
 
     def on_epoch_begin(self, epoch, logs):
-        self.state.lr = max(self.state.lr * self.scale, self.min_lr) if self.scale != 1.0 else self.state.lr
+        if self.scale != 1.0:
+            self.state.lr = max(self.state.lr * self.scale, self.min_lr)
 
     def on_epoch_end(self, epoch, logs):
         value = _monitored(self, logs)

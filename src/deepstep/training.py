@@ -37,7 +37,10 @@ class History(dict):
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
     ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
-    ``stopped`` says why training ended early, if it did.
+    ``lr`` is the learning rate of the epoch's last step (callbacks may change it).
+    ``stopped`` says why training ended early, if it did: ``"early_stopping"``,
+    ``"diverged"``, or a callback's reason (what it passed to
+    ``stop_training``, else its class name).
     """
 
     stopped: str | None = None

@@ -32,6 +32,8 @@ def export(model_path, fmt, out_path):
     """
     if out_path is None:
         out_path = os.path.splitext(model_path)[0] + SUFFIX[fmt]
+    if os.path.abspath(out_path) == os.path.abspath(model_path):
+        raise click.UsageError(f"--out {out_path} is the model file itself; choose another path.")
     check_output_path(out_path, "--out")
     model = _load_model(model_path)
     try:
