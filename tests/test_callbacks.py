@@ -130,7 +130,7 @@ def test_returning_true_from_on_epoch_end_is_recorded_as_stopped():
             return epoch == 2
 
     h = _net().fit(X, y, callbacks=[StopAtTwo()])
-    assert h["epoch"] == [1, 2] and h.stopped == "StopAtTwo"
+    assert h["epoch"] == [1, 2] and h.stopped == "callback"
     h = _net().fit(X, y, callbacks=[LambdaCallback()])
     assert h.stopped is None
 
