@@ -21,9 +21,9 @@ learning rate the next optimizer steps use (the loop sets it from the model's
 ``lr_schedule`` at each epoch's start, before ``on_epoch_begin``; a callback may
 assign it, and the epoch's ``lr`` in the history is the rate of its last step);
 ``state.batch_cost`` is the last mini-batch's cost. A callback stops training by
-returning True from ``on_epoch_end`` or by calling :meth:`Callback.stop_training`
-(any hook; the loop stops after the current mini-batch); the reason is recorded
-in ``history.stopped``.
+returning True from ``on_epoch_end`` (``history.stopped == "callback"``) or by
+calling :meth:`Callback.stop_training` from any hook (the run ends after the
+current epoch; ``history.stopped`` is the reason given, else the class name).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Callback:
         self.params = params
 
     def stop_training(self, reason=None):
-        """Ask the loop to stop after the current mini-batch; ``reason`` goes to ``history.stopped``."""
+        """Ask the loop to stop at the end of the current epoch; ``reason`` goes to ``history.stopped``."""
         if self.state is not None:
             self.state.stop = reason or type(self).__name__
 
