@@ -109,14 +109,16 @@ def test_plot_writes_a_png(tmp_path):
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_progress_bar_shows_the_cost():
+def test_progress_bar_shows_the_cost_to_significant_digits():
+    """Regression: the CLI's bar showed cost=0.0000 once the cost was small."""
     buf = io.StringIO()
-    bar = ProgressBar(2, disable=False, file=buf, mininterval=0)
+    bar = ProgressBar(1, file=buf, mininterval=0)
+    bar.set_params({"epochs": 2})
     bar.on_train_begin(None)
     bar.on_epoch_end(1, {"cost": 0.6931, "val_cost": 0.7})
-    bar.on_epoch_end(2, {"cost": 0.5})
+    bar.on_epoch_end(2, {"cost": 1.234e-06})
     bar.on_train_end(None)
-    assert "cost=0.5000" in buf.getvalue() and "val_cost=0.7000" in buf.getvalue()
+    assert "val_cost=0.7" in buf.getvalue() and "cost=1.234e-06" in buf.getvalue()
 
 
 def test_mat_file_uses_its_validation_split_as_test(data_dir):

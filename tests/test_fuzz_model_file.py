@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from deepstep import DeepNetwork, persistence
 from deepstep.errors import ModelFileError
-from deepstep.modelfile.format import checksum
+from deepstep.modelfile.format import checksum, decode_metadata, encode_metadata
 
 SETTINGS = {"deadline": None, "derandomize": True, "database": None,
             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -61,14 +61,14 @@ KINDS = sorted(MODELS)
 def _entries(raw):
     with np.load(io.BytesIO(raw), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    return json.loads(str(arrays.pop("metadata"))), arrays
+    return json.loads(decode_metadata(arrays.pop("metadata"))), arrays
 
 
 def _pack(meta, arrays, resign=True):
     if resign:
         meta = dict(meta, checksum=checksum(meta, arrays))
     buf = io.BytesIO()
-    np.savez(buf, metadata=np.array(json.dumps(meta)), **arrays)
+    np.savez(buf, metadata=encode_metadata(json.dumps(meta)), **arrays)
     return buf.getvalue()
 
 

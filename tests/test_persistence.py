@@ -9,7 +9,7 @@ import pytest
 from deepstep import DeepNetwork, persistence
 from deepstep.errors import ModelFileError, NotFittedError
 from deepstep.modelfile import FORMAT_VERSION, writer
-from deepstep.modelfile.format import checksum
+from deepstep.modelfile.format import checksum, decode_metadata, encode_metadata
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_other_npz_files_are_not_models(tmp_path):
     np.savez(tmp_path / "a.npz", X=np.zeros(3))
     with pytest.raises(ModelFileError, match="no 'metadata'"):
         persistence.load(tmp_path / "a.npz")
-    np.savez(tmp_path / "b.npz", metadata=np.array(json.dumps({"format": "other"})))
+    np.savez(tmp_path / "b.npz", metadata=encode_metadata(json.dumps({"format": "other"})))
     with pytest.raises(ModelFileError, match="does not say format"):
         persistence.load(tmp_path / "b.npz")
     np.save(tmp_path / "c.npy", np.zeros(3))
@@ -208,9 +208,9 @@ def test_newer_format_version(tmp_path, model):
     persistence.save(model, p)
 
     def bump(a):
-        meta = json.loads(str(a["metadata"]))
+        meta = json.loads(decode_metadata(a["metadata"]))
         meta["format_version"] = FORMAT_VERSION + 1
-        a["metadata"] = np.array(json.dumps(meta))
+        a["metadata"] = encode_metadata(json.dumps(meta))
 
     _rewrite(p, bump)
     with pytest.raises(ModelFileError, match="newer deepstep.*Upgrade"):
@@ -223,11 +223,11 @@ def test_wrong_shapes_with_a_valid_checksum(tmp_path, model):
     persistence.save(model, p)
     with np.load(p, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    meta = json.loads(str(arrays.pop("metadata")))
+    meta = json.loads(decode_metadata(arrays.pop("metadata")))
     arrays["theta"] = arrays["theta"][:-1]
     meta["arrays"]["theta"][1] = [arrays["theta"].size]
     meta["checksum"] = checksum(meta, arrays)
-    np.savez(p, metadata=np.array(json.dumps(meta)), **arrays)
+    np.savez(p, metadata=encode_metadata(json.dumps(meta)), **arrays)
     with pytest.raises(ModelFileError, match="theta has shape"):
         persistence.load(p)
 
@@ -239,9 +239,9 @@ def test_file_is_a_plain_npz_without_pickle(tmp_path, model):
         names = set(zf.namelist())
     assert {"metadata.npy", "theta.npy"} <= names
     with np.load(p, allow_pickle=False) as z:
-        meta = json.loads(str(z["metadata"]))
+        meta = json.loads(decode_metadata(z["metadata"]))
         assert all(z[k].dtype != object for k in z.files)
-    assert meta["format"] == "deepstep-model" and meta["format_version"] == 1
+    assert meta["format"] == "deepstep-model" and meta["format_version"] == FORMAT_VERSION == 2
     assert meta["hyperparameters"]["layers"] == [5, 3]
     assert meta["targets"]["output"] == "sigmoid"
 

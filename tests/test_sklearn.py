@@ -280,11 +280,14 @@ def test_feature_names_in_reach_the_network():
     assert est.network_.feature_names == ["a", "b", "c"]
 
 
-def test_verbose_prints_one_line_per_epoch(blobs3, capsys):
+def test_verbose_shows_progress_on_stderr(blobs3, capsys):
     X, y = blobs3
-    small(epochs=3, verbose=1).fit(X, y)
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Epoch")]
-    assert len(lines) == 3 and "cost = " in lines[0]
+    small(epochs=3, verbose=2).fit(X, y)
+    out, err = capsys.readouterr()
+    lines = [l for l in err.splitlines() if l.startswith("epoch ")]
+    assert out == "" and len(lines) == 3 and "cost=" in lines[0]
+    small(epochs=3, verbose=True).fit(X, y)
+    assert "3/3" in capsys.readouterr().err                  # the bar
 
 
 # --- scikit-learn tools -------------------------------------------------------------------

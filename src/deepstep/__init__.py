@@ -8,10 +8,11 @@ governs training is one :class:`HyperParameters`.
 from . import steps
 from ._version import __version__
 from .activations import register_activation
+from .callbacks import Callback
 from .errors import DataError, DeepstepError, InvalidParameterError, ModelFileError, NotFittedError, TrainingDiverged
 from .hyperparameters import HyperParameters
 from .network import DeepNetwork
-from .training import Callback, History
+from .training import History
 
 
 def check(target, **options):

@@ -28,6 +28,10 @@ class DeepNetwork:
     ----------
     hp : HyperParameters, optional
         Defaults to ``HyperParameters()``.
+    verbose : int
+        Progress while training, on stderr: 0 silent (the default), 1 a progress
+        bar, 2 one line per epoch (see :class:`deepstep.callbacks.ProgressBar`).
+        Not a hyperparameter: it changes nothing the model learns.
     **overrides
         Fields of :class:`HyperParameters` to change, e.g. ``layers=(20, 7, 5)``:
 
@@ -44,11 +48,12 @@ class DeepNetwork:
     #: Hyperparameters a built model cannot change (its shape, state or scaler depend on them).
     FIXED_AFTER_BUILD = ("layers", "activation", "output", "dtype", "optimizer", "preprocess")
 
-    def __init__(self, hp: HyperParameters | None = None, **overrides):
+    def __init__(self, hp: HyperParameters | None = None, *, verbose: int = 0, **overrides):
         hp = hp if hp is not None else HyperParameters()
         if not isinstance(hp, HyperParameters):
             raise InvalidParameterError(f"hp must be a HyperParameters instance. Got {type(hp).__name__}.")
         self.hp = hp.replace(**overrides) if overrides else hp
+        self.verbose = _check_verbose(verbose)
         self._engine: Engine | None = None
         self._optimizer = None
         self._targets: TargetEncoder | None = None
@@ -204,7 +209,7 @@ class DeepNetwork:
 
     # -- training --------------------------------------------------------------------
     def fit(self, X, Y, validation_data=None, *, epochs=None, warm_start=False, callbacks=(),
-            stop=None, sample_weight=None):
+            stop=None, sample_weight=None, verbose=None):
         """Train on X (n_x, m) and Y; returns the :class:`History`.
 
         Parameters
@@ -217,10 +222,14 @@ class DeepNetwork:
             Overrides ``hp.epochs`` for this call.
         warm_start : bool
             Continue from the current weights and optimizer state.
-        callbacks : sequence of :class:`deepstep.training.Callback`
+        callbacks : sequence of :class:`deepstep.callbacks.Callback`
+            E.g. :class:`~deepstep.callbacks.EarlyStopping`,
+            :class:`~deepstep.callbacks.ModelCheckpoint`; see :mod:`deepstep.callbacks`.
         stop : callable, optional
             Polled after each mini-batch; returning True ends the run early,
             keeping a resumable ``train_state``.
+        verbose : int, optional
+            Overrides ``self.verbose`` for this call (0, 1 or 2).
         sample_weight : array of shape (m,), optional
             Non-negative per-example weights, in the cost and its gradient
             (dZ[L] of each example times its weight, each mini-batch normalised
@@ -229,6 +238,12 @@ class DeepNetwork:
             batch. The validation metrics and the running accuracy stay
             unweighted.
         """
+        verbose = _check_verbose(self.verbose if verbose is None else verbose)
+        callbacks = list(callbacks)
+        if verbose:
+            from .callbacks import ProgressBar
+
+            callbacks.insert(0, ProgressBar(verbose))
         hp = self.hp
         X = self.check_input(X, fitting=not (warm_start and self.is_built))
         Y = np.asarray(Y)
@@ -475,6 +490,38 @@ class DeepNetwork:
 
         return modelfile.read(path, lambda meta, arrays: cls.from_state(meta, arrays)[0])
 
+    # -- export ---------------------------------------------------------------------
+    def to_onnx(self, path) -> str:
+        """Write the whole predictor (input scaling, layers, output activation) as ONNX; returns the path.
+
+        Input ``X`` of shape (batch, n_x) (examples as rows, dynamic batch);
+        outputs ``probabilities`` and ``label`` (classification) or
+        ``predictions`` (regression). Needs ``pip install 'deepstep[onnx]'``;
+        see :mod:`deepstep.interop.onnx`.
+        """
+        from .interop.onnx import to_onnx
+
+        return to_onnx(self, path)
+
+    def to_torch(self):
+        """An ``nn.Sequential`` with the same outputs as :meth:`predict_proba`, taking rows (batch, n_x).
+
+        Needs ``pip install 'deepstep[torch]'``; see :mod:`deepstep.interop.torch`.
+        """
+        from .interop.torch import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, classes=None, **overrides) -> "DeepNetwork":
+        """A model from an ``nn.Sequential`` of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid/Softmax.
+
+        See :func:`deepstep.interop.torch.from_torch`.
+        """
+        from .interop.torch import from_torch
+
+        return from_torch(module, cls, classes=classes, **overrides)
+
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:
         """The lesson's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""
@@ -504,6 +551,7 @@ class DeepNetwork:
         # The engine unpickles into writable memory (even from joblib's read-only memory maps);
         # point the optimizer's state at the new parameter buffer.
         self.__dict__.update(state)
+        self.__dict__.setdefault("verbose", 0)        # pickled before verbose existed
         if self._optimizer is not None and self._engine is not None:
             self._optimizer.set_state(self._optimizer.get_state(), self._engine.theta)
 
@@ -539,6 +587,14 @@ class DeepNetwork:
         if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
             raise DataError("X contains NaN or infinite values; clean or impute them first.")
         return X
+
+
+def _check_verbose(v):
+    if isinstance(v, bool):
+        return int(v)
+    if not isinstance(v, (int, np.integer)) or v not in (0, 1, 2):
+        raise InvalidParameterError(f"The 'verbose' argument must be 0, 1 or 2. Got {v!r} instead.")
+    return int(v)
 
 
 DeepNetwork.__doc__ = document_hyperparameters(DeepNetwork.__doc__)

@@ -12,6 +12,10 @@ callback, a non-finite cost) and resume from a checkpoint bit for bit:
             gather rows -> forward -> cost -> backward -> optimizer step
         record the epoch: mean cost, train accuracy (running, over the batches),
         validation cost and metrics; early stopping; callbacks
+
+Callbacks (:mod:`deepstep.callbacks`) hear the train's, epochs' and batches'
+begin and end; they may change ``state.lr`` (honoured by the next steps and
+recorded in the history) and stop the run (recorded in ``history.stopped``).
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .callbacks import Callback
 from .errors import TrainingDiverged
 from .optimizers import SCHEDULES
+
+__all__ = ["Callback", "History", "TrainState", "resolve_batch_size", "run"]
 
 
 class History(dict):
@@ -30,10 +37,12 @@ class History(dict):
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
     ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
-    ``stopped`` says why training ended early, if it did: "early_stopping",
-    "diverged", or "callback" (a callback's ``on_epoch_end`` returned True).
-    ``lr`` is the learning rate of the epoch's last batch (a callback may
-    change it with ``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
+    ``lr`` is the learning rate of the epoch's last step: a callback may change
+    it for the coming steps (``state.lr``) or for the following epochs
+    (``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
+    ``stopped`` says why training ended early, if it did: ``"early_stopping"``,
+    ``"diverged"``, ``"callback"`` (a callback's ``on_epoch_end`` returned
+    True), or the reason a callback gave ``stop_training``.
     """
 
     stopped: str | None = None
@@ -54,15 +63,6 @@ class History(dict):
         return h
 
 
-class Callback:
-    """Hooks called by the loop; return True from ``on_epoch_end`` to stop."""
-
-    def on_train_begin(self, state): ...
-    def on_batch_end(self, state): ...
-    def on_epoch_end(self, epoch, logs): ...
-    def on_train_end(self, history): ...
-
-
 @dataclass
 class TrainState:
     """Where a run is; enough to resume it exactly."""
@@ -77,6 +77,10 @@ class TrainState:
     best_epoch: int | None = None
     bad_epochs: int = 0
     extras: dict = field(default_factory=dict)
+    # Not stored in checkpoints: what callbacks read and write during a run.
+    lr: float | None = None   # the learning rate of the next optimizer steps
+    batch_cost: float | None = None   # the last mini-batch's cost
+    stop: str | None = None   # set by Callback.stop_training: why the run ends after this epoch
 
 
 def resolve_batch_size(batch_size, m):
@@ -103,6 +107,14 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     state = state or TrainState(epoch=model._epochs_done)
     end_epoch = state.epoch + epochs
     history.stopped = None
+    state.stop = None
+    params = {"epochs": end_epoch, "initial_epoch": state.epoch, "steps": math.ceil(Xr.shape[0] / bs),
+              "batch_size": bs, "samples": Xr.shape[0]}
+    for cb in callbacks:
+        if isinstance(cb, Callback):       # duck-typed callbacks need only the hooks they use
+            cb.set_model(model)
+            cb.set_params(params)
+            cb.state = state
     for cb in callbacks:
         cb.on_train_begin(state)
     last_good = _Snapshot(eng, model._optimizer)
@@ -113,14 +125,18 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
             interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
                                 sample_weight)
         except TrainingDiverged as exc:
-            if not (hp.early_stopping and state.best_theta is not None):
+            if any(getattr(cb, "stops_on_divergence", False) for cb in callbacks):
+                # TerminateOnNaN: end the run quietly (last finite weights already restored).
+                state.perm, interrupted = None, False
+            elif not (hp.early_stopping and state.best_theta is not None):
                 raise
-            # Early stopping kept the best weights: training ends there, as it would have.
-            import warnings
+            else:
+                # Early stopping kept the best weights: training ends there, as it would have.
+                import warnings
 
-            warnings.warn(f"{exc} Early stopping restores the best epoch ({state.best_epoch}).",
-                          RuntimeWarning, stacklevel=3)
-            state.perm, interrupted = None, False     # finished: nothing to resume mid-epoch
+                warnings.warn(f"{exc} Early stopping restores the best epoch ({state.best_epoch}).",
+                              RuntimeWarning, stacklevel=3)
+                state.perm, interrupted = None, False     # finished: nothing to resume mid-epoch
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
@@ -173,6 +189,8 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
     classify = model._targets.output != "linear"
     sig = model._targets.output == "sigmoid"
     xbuf, ybuf = {}, {}
+    epoch_begin = [cb.on_epoch_begin for cb in callbacks if hasattr(cb, "on_epoch_begin")]
+    batch_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     while state.epoch < end_epoch:
         hp = model.hp               # a callback may have changed it (model.set_hyperparameters)
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
@@ -184,6 +202,11 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
             if not np.isfinite(eng.theta).all():
                 raise _diverged(model, "the weights became NaN or infinite", state, last_good)
             last_good.take()
+            state.lr = lr
+            for hook in epoch_begin:
+                hook(state.epoch + 1, {"epoch": state.epoch + 1, "lr": lr})
+        elif state.lr is None:               # resumed mid-epoch from a checkpoint
+            state.lr = lr
         perm = state.perm
         while state.position < m:
             start = state.position
@@ -206,11 +229,14 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
                     Yr.take(idx, axis=0, out=ybuf[k], mode="clip")
                 X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
             wb = None if wr is None else (wr[start:stop_i] if perm is None else wr[perm[start:stop_i]])
+            for hook in batch_begin:
+                hook(state)
             ws = eng.workspace(k, dropout)
             AL = eng.forward(X, ws, keep, rng)
             cost = eng.cost(AL, Y, l2, wb)
             if not math.isfinite(cost):
                 raise _diverged(model, f"the cost became {cost}", state, last_good)
+            state.batch_cost = cost
             state.cost_sum += cost * (k if wb is None else float(wb.sum()))
             if classify:
                 if sig:
@@ -218,13 +244,14 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
                 else:
                     state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
             eng.backward(X, Y, ws, l2, keep, wb)
-            opt.step(eng.theta, eng.grad, lr)
+            opt.step(eng.theta, eng.grad, state.lr)
             state.position = stop_i
             for cb in callbacks:
                 cb.on_batch_end(state)
             if model.hp is not hp:  # changed by a callback: the next batch uses the new rate
                 hp = model.hp
                 lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
+                state.lr = lr
             if stop is not None and stop():
                 if state.position < m:
                     return True
@@ -234,7 +261,7 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         state.epoch += 1
         model._epochs_done = state.epoch
         state.perm = None
-        logs = {"epoch": state.epoch, "lr": lr,
+        logs = {"epoch": state.epoch, "lr": state.lr,
                 "cost": state.cost_sum / (m if wr is None else float(wr.sum()))}
         if classify:
             logs["accuracy"] = state.correct / m
@@ -243,10 +270,11 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         history.append(**logs)
         halt = _early_stopping(model, state, logs, validation is not None)
         for cb in callbacks:
-            if cb.on_epoch_end(state.epoch, logs):
-                halt = True
-                if history.stopped is None:
-                    history.stopped = "callback"
+            if cb.on_epoch_end(state.epoch, logs) and state.stop is None:
+                state.stop = "callback"
+        if state.stop is not None:
+            history.stopped = history.stopped or state.stop
+            halt = True
         if halt or (stop is not None and stop()):
             break
     return False

@@ -21,6 +21,7 @@ from .._version import __version__
 from .check import check_command
 from .evaluate import evaluate, predict
 from .experiment import experiment_command
+from .export import export
 from .gradcheck import gradcheck
 from .info import info
 from .playground import playground_command
@@ -61,3 +62,4 @@ main.add_command(search_command)
 main.add_command(experiment_command)
 main.add_command(check_command)
 main.add_command(playground_command)
+main.add_command(export)

@@ -8,26 +8,14 @@ from ..errors import DataError
 
 
 def plot_history(history, path, title=None):
-    """Save the cost curve (and the validation cost, if any) per epoch to ``path``."""
-    import matplotlib
+    """Save the learning curves (cost, validation cost, metrics) per epoch to ``path``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    :func:`deepstep.plot.learning_curves`: a Figure drawn without pyplot, so the
+    process's matplotlib backend is left as it is.
+    """
+    from ..plot import learning_curves
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    try:
-        epochs = history.get("epoch", list(range(1, len(history.get("cost", [])) + 1)))
-        ax.plot(epochs, history.get("cost", []), label="cost (train)")
-        if history.get("val_cost"):
-            ax.plot(epochs, history["val_cost"], label="cost (validation)")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("cost")
-        ax.set_title(title or "deepstep training cost")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
+    learning_curves(history, title=title or "deepstep training cost").savefig(path)
     return path
 
 

@@ -102,7 +102,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         # training.run silences NumPy's overflow warnings and reports divergence once.
         if epochs > 0:
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
-                    callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
+                    callbacks=[ProgressBar(0 if quiet else 1, leave=False, disable=None), stopper],
                     stop=stopper, sample_weight=train_ds.sample_weight)
     elapsed = time.perf_counter() - t0
     state = stopper.state
@@ -113,7 +113,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     h = net.history
     if not quiet:
         click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
-                   f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
+                   f"{h['cost'][-1]:.4g}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
     click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
     if test_ds is not None and test_ds.y is not None:
         click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))

@@ -1,7 +1,8 @@
 """The plots of an experiment: decision boundaries per setting and cost curves.
 
-Used by :func:`deepstep.experiments.run_experiment`; imports matplotlib (Agg)
-when a plot is drawn.
+Used by :func:`deepstep.experiments.run_experiment`; imports matplotlib when a
+plot is drawn, and draws on :class:`matplotlib.figure.Figure` directly, never
+through pyplot, so the process's backend is left as it is.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ def plot_result(result, out_dir, dpi=80):
 
     Returns the two paths written.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    def subplots(nrows, ncols, figsize):
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, squeeze=False)
 
     out_dir = make_out_dir(out_dir)
     stem = f"{result.name}_{result.engine}"
@@ -38,7 +41,7 @@ def plot_result(result, out_dir, dpi=80):
     rows = result.rows
     ncols = 3
     nrows = math.ceil(len(rows) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.9 * nrows), squeeze=False)
+    fig, axes = subplots(nrows, ncols, figsize=(4.2 * ncols, 3.9 * nrows))
     pad = 0.25 * (Xtr.max(axis=1) - Xtr.min(axis=1))
     lo, hi = Xtr.min(axis=1) - pad, Xtr.max(axis=1) + pad
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
@@ -58,12 +61,11 @@ def plot_result(result, out_dir, dpi=80):
     fig.tight_layout()
     boundaries = out_dir / f"{stem}_boundaries.png"
     fig.savefig(boundaries, dpi=dpi)
-    plt.close(fig)
 
     groups = [rows]
     if result.name == "optimization" and len(rows) > 3:
         groups = [rows[:3], rows[3:]]
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.6 * len(groups), 3.9), squeeze=False)
+    fig, axes = subplots(1, len(groups), figsize=(5.6 * len(groups), 3.9))
     for ax, group in zip(axes.ravel(), groups):
         for row in group:
             x = np.arange(len(row.costs)) * row.cost_every
@@ -79,5 +81,4 @@ def plot_result(result, out_dir, dpi=80):
     fig.tight_layout()
     costs = out_dir / f"{stem}_costs.png"
     fig.savefig(costs, dpi=dpi)
-    plt.close(fig)
     return [boundaries, costs]

@@ -3,12 +3,12 @@
 Why this format: ``.npz`` is a zip of ``.npy`` arrays that NumPy reads with
 ``allow_pickle=False``, so opening a model file never runs code. Everything
 that is not an array (hyperparameters, architecture, classes, history) is one
-JSON string stored as the array ``metadata``. A SHA-256 checksum over the
+JSON text stored as the array ``metadata``, UTF-8 encoded. A SHA-256 checksum over the
 metadata and every array catches truncated or bit-flipped files.
 
-File layout (``FORMAT_VERSION`` 1)::
+File layout (``FORMAT_VERSION`` 2)::
 
-    metadata        0-d unicode array: JSON; the writer adds "format",
+    metadata        1-d uint8 array: JSON as UTF-8 bytes; the writer adds "format",
                     "format_version", "deepstep_version", "arrays" (each
                     array's dtype and shape) and "checksum" to what the model
                     gives (see :mod:`deepstep.state`)
@@ -17,6 +17,10 @@ File layout (``FORMAT_VERSION`` 1)::
     scaler_<name>   (n_x,) fitted input scaling ("shift", "factor")
     ts_<name>       checkpoints only: the interrupted epoch's permutation,
                     the best weights seen by early stopping
+
+Format version 1 stored the metadata as a 0-d NumPy unicode array (UTF-32:
+four bytes a character, most of a small model's file); version 2 stores the
+same JSON as UTF-8 bytes. The reader reads both.
 
 This package knows JSON and arrays only; what they mean for a model is
 :mod:`deepstep.state`'s business.
@@ -30,7 +34,23 @@ import json
 import numpy as np
 
 FORMAT_NAME = "deepstep-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: format_version -> how the ``metadata`` entry is stored.
+METADATA_ENCODING = {1: "utf-32 (0-d numpy unicode array)", 2: "utf-8 (1-d uint8 array)"}
+
+
+def encode_metadata(text: str) -> np.ndarray:
+    """The ``metadata`` entry of a format-2 file: the JSON text as a 1-d uint8 array of UTF-8 bytes."""
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def decode_metadata(entry: np.ndarray) -> str:
+    """The JSON text of a ``metadata`` entry already in memory, either format (for tools and tests;
+    untrusted files go through :mod:`deepstep.modelfile.reader`, which checks sizes first)."""
+    entry = np.asarray(entry)
+    if entry.dtype == np.uint8:
+        return entry.tobytes().decode("utf-8")
+    return str(entry)
 
 
 def jsonable(o):

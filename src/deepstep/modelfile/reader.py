@@ -24,7 +24,7 @@ import zipfile
 import numpy as np
 
 from ..errors import DeepstepError, ModelFileError
-from .format import FORMAT_NAME, FORMAT_VERSION, checksum
+from .format import FORMAT_NAME, FORMAT_VERSION, METADATA_ENCODING, checksum
 
 MAX_METADATA_BYTES = 64 << 20          # JSON metadata (history included) of any sane model
 _NPY_MAGIC = b"\x93NUMPY"
@@ -133,15 +133,25 @@ def _read_metadata(zf, info, path, not_model):
     try:
         with zf.open(info) as fp:
             shape, _, dtype = _npy_header(fp, where)
-            if dtype.kind != "U" or shape != ():
+            # Format 2: UTF-8 bytes (1-d uint8); format 1: a 0-d unicode (UTF-32) array.
+            utf8 = dtype == np.uint8 and len(shape) == 1
+            if not utf8 and (dtype.kind != "U" or shape != ()):
                 raise ModelFileError(f"{not_model} (its metadata is a {dtype} array of shape {shape}, "
                                      f"not JSON text).")
-            if dtype.itemsize > min(MAX_METADATA_BYTES, info.file_size):
-                raise ModelFileError(f"{path} is corrupt: its metadata declares {dtype.itemsize} bytes, "
+            nbytes = shape[0] if utf8 else dtype.itemsize
+            if nbytes > min(MAX_METADATA_BYTES, info.file_size):       # before reading anything
+                raise ModelFileError(f"{path} is corrupt: its metadata declares {nbytes} bytes, "
                                      f"more than the entry holds.")
-            text = str(np.frombuffer(_read_exact(fp, dtype.itemsize, where), dtype)[0])
+            raw = _read_exact(fp, nbytes, where)
             if fp.read(1):
                 raise ModelFileError(f"{path} is corrupt: trailing bytes after the metadata.")
+        if utf8:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ModelFileError(f"{path} is corrupt: its metadata is not valid UTF-8 ({exc}).") from None
+        else:
+            text = str(np.frombuffer(raw, dtype)[0])
     except ModelFileError:
         raise
     except Exception as exc:  # noqa: BLE001 -- bad header, CRC, zlib, EOF: all mean corrupt
@@ -160,6 +170,9 @@ def _read_metadata(zf, info, path, not_model):
             f"{path} was written by a newer deepstep ({meta.get('deepstep_version', '?')}, model format "
             f"version {version}); this deepstep reads format versions up to {FORMAT_VERSION}. "
             f"Upgrade deepstep to load it.")
+    if utf8 != (version >= 2):
+        raise ModelFileError(f"{path} is corrupt: format version {version} stores its metadata as "
+                             f"{METADATA_ENCODING[min(version, 2)]}, but this file's is a {dtype} array.")
     return meta
 
 

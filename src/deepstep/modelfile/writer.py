@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 from .._version import __version__
-from .format import FORMAT_NAME, FORMAT_VERSION, checksum, jsonable
+from .format import FORMAT_NAME, FORMAT_VERSION, checksum, encode_metadata, jsonable
 
 
 def write(path, meta: dict, arrays: dict) -> str:
@@ -31,7 +31,7 @@ def write(path, meta: dict, arrays: dict) -> str:
             **meta, "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()}}
     meta = json.loads(json.dumps(meta, default=jsonable))     # canonical, JSON-only values
     meta["checksum"] = checksum(meta, arrays)
-    arrays["metadata"] = np.array(json.dumps(meta, default=jsonable))
+    arrays["metadata"] = encode_metadata(json.dumps(meta, default=jsonable))
     atomic_savez(path, arrays)
     return path
 
@@ -67,3 +67,26 @@ def atomic_savez(path, arrays):
         pass
     finally:
         os.close(dfd)
+
+
+def atomic_write_bytes(path, data: bytes):
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "No such directory to write in", directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

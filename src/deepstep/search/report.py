@@ -117,11 +117,8 @@ def plot_search(rows, infl, path, scoring, best_params=None, top=3, title=None):
     Halving searches are drawn at their first round, where every candidate
     trained for the same number of epochs; the star marks the best candidate.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.figure import Figure  # not pyplot: the process's backend is left alone
 
     names = [n for n, v in infl.items() if v > 0][:top] or list(infl)[:top]
     ylabel = f"mean validation {scoring}"
@@ -136,8 +133,8 @@ def plot_search(rows, infl, path, scoring, best_params=None, top=3, title=None):
         best = match[0] if match else None
     elif np.isfinite(scores).any():
         best = int(np.nanargmax(scores))
-    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4.2 * max(1, len(names)), 3.6),
-                             squeeze=False)
+    fig = Figure(figsize=(4.2 * max(1, len(names)), 3.6))
+    axes = fig.subplots(1, max(1, len(names)), squeeze=False)
     for ax, name in zip(axes[0], names):
         vals = [r[name] for r in rows]
         numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vals)
@@ -164,7 +161,6 @@ def plot_search(rows, infl, path, scoring, best_params=None, top=3, title=None):
     fig.suptitle(title or "deepstep search: score vs the most influential hyperparameters", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import numbers
-import sys
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..callbacks import Callback, ProgressBar
 from ..errors import InvalidParameterError
 from ..hyperparameters import HyperParameters
 from ..network import DeepNetwork
 from ..preprocessing import Scaler
 from ..targets import TargetEncoder
-from ..training import Callback
 
 _HP = {f.name: f.default for f in dataclasses.fields(HyperParameters)}
 HP_FIELDS = tuple(_HP)
@@ -33,15 +32,6 @@ _STRUCTURAL = (*DeepNetwork.FIXED_AFTER_BUILD, "init")   # init: a fresh fit wou
 _PREDICT_CHUNK = 8192
 
 
-class _VerboseLog(Callback):
-    """Prints one line per epoch, like scikit-learn's MLP with ``verbose=True``."""
-
-    def __init__(self, total):
-        self.total = total
-
-    def on_epoch_end(self, epoch, logs):
-        parts = [f"{k} = {v:.6g}" for k, v in logs.items() if k not in ("epoch", "lr")]
-        print(f"Epoch {epoch}/{self.total}: " + ", ".join(parts), file=sys.stdout, flush=True)
 
 
 class _DeepEstimator(BaseEstimator):
@@ -84,8 +74,8 @@ class _DeepEstimator(BaseEstimator):
     def _callbacks(self, epochs):
         cbs = self.callbacks
         cbs = [] if cbs is None else ([cbs] if isinstance(cbs, Callback) else list(cbs))
-        if self.verbose:
-            cbs.append(_VerboseLog(epochs))
+        if self.verbose:                      # 1 (or True): a progress bar; 2 or more: a line per epoch
+            cbs.insert(0, ProgressBar(min(int(self.verbose), 2)))
         return cbs
 
     def _blas_limits(self):

@@ -57,9 +57,11 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         ``fit`` continues the previous network (weights and optimizer state)
         for ``epochs`` more epochs instead of starting anew.
     verbose : int
-        Print one line per epoch when > 0.
-    callbacks : list of deepstep.Callback or None
-        Called by the training loop (``on_epoch_end`` may stop training).
+        Progress on stderr while fitting: 0 none, 1 (or True) a progress bar,
+        2 one line per epoch (:class:`deepstep.callbacks.ProgressBar`).
+    callbacks : list of deepstep.callbacks.Callback or None
+        Passed to the network's ``fit``: :class:`~deepstep.callbacks.EarlyStopping`,
+        :class:`~deepstep.callbacks.ModelCheckpoint`, ... (see :mod:`deepstep.callbacks`).
     blas_threads : int or None
         Cap the BLAS threads used inside ``fit`` (threadpoolctl); None leaves
         them as they are. Searches set 1 so that parallel fits do not
