@@ -97,6 +97,12 @@ def read_csv(path, delimiter=None, header="auto") -> Table:
     if path == "-":
         return _read_rows_table(*data.read_table(_stdin_file(), delimiter, header), "standard input")
     path = os.fspath(path)
+    if not os.path.exists(path):
+        import errno
+
+        raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
     fast = _read_with_pandas(path, delimiter, header)
     if fast is not None:
         return fast
@@ -212,8 +218,9 @@ def resolve_column(spec, table, what="label column"):
     if isinstance(spec, int) or (isinstance(spec, str) and spec.lstrip("-").isdigit()):
         idx = int(spec)
         if not -len(names) <= idx < len(names):
-            raise InvalidParameterError(f"The {what} {idx} is out of range: {table.source} has "
-                                        f"{len(names)} columns (0..{len(names) - 1}, or -1 for the last).")
+            w = len(names)
+            raise InvalidParameterError(f"{what[0].upper() + what[1:]} {idx} is out of range: {table.source} has "
+                                        f"{w} columns (indices 0..{w - 1}, or -{w}..-1 from the end).")
         return names[idx]
     if spec not in names:
         from .errors import unknown_name
@@ -534,7 +541,7 @@ def class_warnings(y, flag_hint="--task regression"):
     if counts.min() < 5:
         few = classes[counts < 5]
         out.append(f"{few.size} class{'es have' if few.size > 1 else ' has'} fewer than 5 examples "
-                   f"(e.g. {few[0]!r}: {counts[counts < 5][0]}); their scores will be noisy"
+                   f"(e.g. {few[0].item()!r}: {counts[counts < 5][0]}); their scores will be noisy"
                    + (f" ({flag_hint} if the labels are quantities)" if np.asarray(y).dtype.kind in "iuf"
                       else ""))
     return out

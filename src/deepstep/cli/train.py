@@ -251,6 +251,9 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     train_ds = loaded.train
     if loaded.task == "regression" and hp.output == "auto":
         hp = hp.replace(output="linear")
+    if "preprocess" not in overrides:
+        hp = hp.replace(preprocess=train_ds.preprocess)
+    _check_before_training(hp, train_ds, loaded.test)
     net = DeepNetwork(hp)
     _describe_data(net, train_ds)
     absolute = lambda p: None if p is None or p == "-" else os.path.abspath(p)
@@ -263,6 +266,28 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
     }
     return net, run_info, loaded
+
+
+def _check_before_training(hp, train_ds, test_ds):
+    """What fit would refuse, refused before the banner and before any training."""
+    import numpy as np
+
+    from ..targets import TargetEncoder
+
+    y = train_ds.y
+    if test_ds is not None and test_ds.y is not None and test_ds.y.dtype.kind == y.dtype.kind:
+        y = np.concatenate([y, test_ds.y])               # e.g. a third class that only the test part holds
+    TargetEncoder.infer(y, hp.output)                     # one class, 3 classes for sigmoid, text for linear ...
+    m = train_ds.n_examples
+    if hp.validation_fraction > 0:
+        m -= max(1, int(round(hp.validation_fraction * m)))
+    bs = hp.batch_size
+    if not isinstance(bs, str) and bs is not None and bs > m:
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The 'batch_size' parameter ({bs}) is larger than the {m} training examples. "
+            f"Use batch_size <= {m}, or 'full' for batch gradient descent.")
 
 
 def _describe_data(net, train_ds):
