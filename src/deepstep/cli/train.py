@@ -261,7 +261,7 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
         "data": absolute(data_path), "test_data": absolute(test_path),
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
         "out": absolute(out_path), "plot": absolute(plot_path),
-        "source": data_path or f"dataset {dataset or 'breast_cancer'}",
+        "source": ("standard input" if data_path == "-" else data_path) or f"dataset {dataset or 'breast_cancer'}",
         "data_options": dataclasses.asdict(opts),
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
     }
@@ -278,6 +278,12 @@ def _check_before_training(hp, train_ds, test_ds):
     if test_ds is not None and test_ds.y is not None and test_ds.y.dtype.kind == y.dtype.kind:
         y = np.concatenate([y, test_ds.y])               # e.g. a third class that only the test part holds
     TargetEncoder.infer(y, hp.output)                     # one class, 3 classes for sigmoid, text for linear ...
+    if test_ds is not None and test_ds.y is not None and hp.output != "linear" and y.dtype.kind in "iubUS":
+        unseen = np.setdiff1d(np.unique(test_ds.y), np.unique(train_ds.y))
+        if unseen.size:
+            raise DataError(f"The test data holds {unseen.size} classes that the training data lacks (e.g. "
+                            f"{unseen[0].item()!r}), so it cannot be scored; too few examples per class, or a "
+                            f"regression (--task regression)?")
     m = train_ds.n_examples
     if hp.validation_fraction > 0:
         m -= max(1, int(round(hp.validation_fraction * m)))
