@@ -106,7 +106,112 @@ def read_csv(path, delimiter=None, header="auto") -> Table:
     fast = _read_with_pandas(path, delimiter, header)
     if fast is not None:
         return fast
-    return _read_rows_table(*data.read_table(path, delimiter, header), path)
+    if os.path.getsize(path) < 1 << 20:
+        return _read_rows_table(*data.read_table(path, delimiter, header), path)
+    return _read_numeric(path, delimiter, header) or _read_streaming(path, delimiter, header)
+
+
+def _read_numeric(path, delimiter, header):
+    """An all-numeric file with no missing cells, by np.loadtxt (its speed and memory); else None."""
+    import csv
+
+    from . import data
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            head = [fh.readline(), fh.readline()]
+    except (OSError, UnicodeDecodeError):
+        return None
+    d = delimiter or data._sniff_delimiter(path, head[0])
+    rows = [[c.strip() for c in r] for r in csv.reader(head, delimiter=d) if r]
+    if len(rows) < 2:
+        return None
+    if header == "auto":
+        header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
+                     for i, c in enumerate(rows[0]))
+    try:
+        X = np.loadtxt(path, delimiter=d, skiprows=1 if header else 0, ndmin=2, encoding="utf-8-sig",
+                       dtype=np.float64)
+    except ValueError:                     # a word, a missing cell, a ragged row: the careful reader
+        return None
+    if X.shape[1] != len(rows[0]) or not np.isfinite(X).all():
+        return None
+    names = rows[0] if header else [f"column {j + 1}" for j in range(X.shape[1])]
+    return Table(list(names), [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])], bool(header), path)
+
+
+def _read_streaming(path, delimiter, header):
+    """A large file without pandas: parsed row by row into typed columns (8 bytes a number, as np.loadtxt).
+
+    Numbers go straight into float64 buffers; a column turns to text at its first word. Checks as
+    :func:`deepstep.data.read_table` (ragged rows name their line).
+    """
+    import csv
+    from array import array
+
+    from . import data
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            d = delimiter or data._sniff_delimiter(path, fh.readline())
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=d, skipinitialspace=True)
+            first = second = None
+            for row in reader:
+                if row and any(c.strip() for c in row):
+                    if first is None:
+                        first, first_line = [c.strip() for c in row], reader.line_num
+                    else:
+                        second = [c.strip() for c in row]
+                        break
+            if first is None:
+                raise DataError(f"{path} is empty: a CSV file needs one example per row.")
+            if header == "auto":
+                header = any(not data._is_number(c) and (second is None or (i < len(second)
+                             and data._is_number(second[i]))) for i, c in enumerate(first))
+            width = len(first)
+            names = first if header else [f"column {j + 1}" for j in range(width)]
+            nums = [array("d") for _ in range(width)]
+            texts = [None] * width                        # list of str once a column holds a word
+            lines = array("q")
+
+            def add(cells, line):
+                if len(cells) != width:
+                    raise DataError(f"{path}, line {line}: {len(cells)} columns, but the "
+                                    f"{'header' if header else 'first row'} has {width}. Every row needs "
+                                    f"the same number.")
+                lines.append(line)
+                for j, c in enumerate(cells):
+                    c = c.strip()
+                    if texts[j] is not None:
+                        texts[j].append(None if c in MISSING else c)
+                        continue
+                    try:
+                        nums[j].append(float(c))
+                    except ValueError:
+                        if c in MISSING:
+                            nums[j].append(math.nan)
+                        else:                             # the column is text: its numbers so far as text
+                            texts[j] = [None if math.isnan(v) else repr(v) for v in nums[j]] + [c]
+                            nums[j] = None
+
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=d, skipinitialspace=True)
+            skipped_header = not header
+            for row in reader:
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if not skipped_header:
+                    skipped_header = True
+                    continue
+                add(row, reader.line_num)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
+    if not lines:
+        raise DataError(f"{path} has a header but no data rows.")
+    cols = [np.frombuffer(nums[j], dtype=np.float64).copy() if texts[j] is None
+            else np.array(texts[j], dtype=object) for j in range(width)]
+    return Table(list(names), cols, bool(header), path, np.frombuffer(lines, dtype=np.int64).copy())
 
 
 def _stdin_file():

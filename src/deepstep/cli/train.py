@@ -13,6 +13,8 @@ import click
 from .. import tabular
 from ..errors import DataError
 from ..tabular import IMPUTE, TASKS
+from .config import PRESETS, apply_preset, load_config
+from .config import print_config as render_config
 from .files import (
     DataOptions,
     _load_training_data,
@@ -73,9 +75,19 @@ def _names(text):
 @click.option("--json", "as_json", is_flag=True,
               help="print the results as one JSON object on standard output (status stays on stderr)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the results")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)),
+              help="lesson: the lesson's cat classifier (layers 20,7,5, gd, learning rate 0.0075, 2500 full-batch "
+                   "epochs, scaled init from seed 1's legacy stream, float64, inputs /255); flags override it")
+@click.option("--config", type=click.Path(dir_okay=False), metavar="TOML", is_eager=True, expose_value=False,
+              callback=load_config,
+              help="read options from a TOML file (learning_rate = 0.01, layers = [100, 100], data = \"x.csv\"); "
+                   "flags override it; unknown keys are errors")
+@click.option("--print-config", is_flag=True,
+              help="print the effective settings (flags, config, preset, defaults) as TOML and exit")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
-          test_fraction, out_path, plot_path, checkpoint_path, resume_path, as_json, quiet, **kwargs):
+          test_fraction, out_path, plot_path, checkpoint_path, resume_path, as_json, quiet, preset,
+          print_config, **kwargs):
     """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -95,7 +107,15 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
         --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64
     """
-    overrides = pop_hyperparameters(kwargs)
+    overrides = apply_preset(preset, pop_hyperparameters(kwargs))
+    if print_config:
+        from ..hyperparameters import HyperParameters
+
+        settings = {"data": data_path, "test_data": test_path, "dataset": dataset, "label_column": label_column,
+                    "task": task, "features": features, "drop": drop, "categorical": categorical,
+                    "impute": impute, "test_fraction": test_fraction, "out": out_path, "plot": plot_path}
+        click.echo(render_config(settings, HyperParameters(**overrides)))
+        return
     opts = DataOptions(task=task, features=_names(features), drop=_names(drop) or (),
                        categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
