@@ -160,7 +160,7 @@ def _read_streaming(path, delimiter, header):
             for row in reader:
                 if row and any(c.strip() for c in row):
                     if first is None:
-                        first, first_line = [c.strip() for c in row], reader.line_num
+                        first = [c.strip() for c in row]
                     else:
                         second = [c.strip() for c in row]
                         break
