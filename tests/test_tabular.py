@@ -119,6 +119,9 @@ def test_penguins_text_and_missing_values(penguins, tmp_path):
     model = persistence.load(out)
     island = next(c for c in model.tabular.columns if c["name"] == "island")
     assert island["categories"] == ["Biscoe", "Dream", "Torgersen"] and island["dtype"] == "str"
+    doc = json.loads(deepstep("info", out, "--json").stdout)
+    assert doc["columns"]["label"] == {"name": "species", "index": 0} and doc["task"] == "classification"
+    assert doc["feature_names"][:3] == ["island_Biscoe", "island_Dream", "island_Torgersen"]
     # unseen categories: all-zero features, one warning
     df = pd.read_csv(penguins)
     df.loc[:9, "island"] = "Atlantis"
@@ -272,3 +275,60 @@ def test_decide_task():
     assert tabular.decide_task(np.arange(100))[0] == "regression"            # 100 values in 100 rows
     with pytest.raises(DataError, match="--task classification needs discrete labels"):
         tabular.decide_task(np.linspace(0, 1, 50), "classification")
+
+
+# --- configs, presets, large files ----------------------------------------------------------------------
+def test_config_file_flags_override_and_unknown_keys(files, tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'data = "{files / "wine.csv"}"\nlabel-column = "cultivar"\nlayers = [16, 8]\n'
+                   'learning_rate = 0.01\nepochs = 4\n')
+    printed = deepstep("train", "--config", cfg, "--epochs", "3", "--print-config").stdout
+    assert "layers = [16, 8]" in printed and "epochs = 3" in printed and "learning_rate = 0.01" in printed
+    again = tmp_path / "again.toml"
+    again.write_text(printed)                                  # the printed config is a config
+    assert deepstep("train", "--config", again, "--print-config").stdout == printed
+    r = deepstep("train", "--config", cfg, "--epochs", "3", "--json")
+    assert json.loads(r.stdout)["epochs"] == 3 and "label column: 'cultivar'" in r.stderr
+    cfg.write_text("learnin_rate = 0.1\n")
+    bad = deepstep("train", "--config", cfg, check=False)
+    assert bad.returncode == 2 and "Unknown key 'learnin_rate'" in bad.stderr and "'learning_rate'" in bad.stderr
+
+
+def test_preset_lesson_is_the_lesson_under_flags():
+    printed = deepstep("train", "--preset", "lesson", "--epochs", "7", "--print-config").stdout
+    for line in ("layers = [20, 7, 5]", 'optimizer = "gd"', "learning_rate = 0.0075", "epochs = 7",
+                 'init = "scaled"', 'init_rng = "mt19937"', "seed = 1", 'dtype = "float64"',
+                 'preprocess = "divide255"', 'batch_size = "full"'):
+        assert line in printed, line
+
+
+def test_large_file_readers_agree(tmp_path):
+    """The readers used for files over 1 MB (np.loadtxt, the streaming one) read what the small-file one does."""
+    from deepstep import data
+
+    rng = np.random.default_rng(0)
+    m = 14000
+    X = rng.standard_normal((m, 8)).round(6)
+    mixed = tmp_path / "mixed.csv"
+    with open(mixed, "w") as fh:
+        fh.write("a,b,c,d,e,f,g,h,color,y\n")
+        for i, row in enumerate(X):
+            cells = [f"{v}" for v in row]
+            if i % 97 == 0:
+                cells[2] = "NA"
+            color = "" if i % 89 == 0 else ("red", "green", "blue")[i % 3]
+            fh.write(",".join(cells) + f",{color},{i % 2}\n")
+    assert mixed.stat().st_size > 1 << 20
+    small = tabular._read_rows_table(*data.read_table(str(mixed)), str(mixed))
+    big = tabular._read_streaming(str(mixed), None, "auto")
+    assert big.names == small.names and np.array_equal(big.lines, small.lines)
+    for a, b in zip(big.columns, small.columns):
+        assert a.dtype == b.dtype and (np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f"
+                                       else list(a) == list(b))
+    assert tabular._read_numeric(str(mixed), None, "auto") is None          # a word: not for np.loadtxt
+    numeric = tmp_path / "numeric.csv"
+    np.savetxt(numeric, np.column_stack([X, X[:, 0] > 0]), delimiter=",", header="a,b,c,d,e,f,g,h,y",
+               comments="", fmt="%.6f")
+    fast = tabular._read_numeric(str(numeric), None, "auto")
+    slow = tabular._read_streaming(str(numeric), None, "auto")
+    assert fast.names == slow.names and all(np.array_equal(a, b) for a, b in zip(fast.columns, slow.columns))
