@@ -130,9 +130,9 @@ def test_mat_file_uses_its_validation_split_as_test(data_dir):
 
 
 def test_cat_images_through_the_cli(cat_files, tmp_path):
-    """The seed's 4-layer cat network, shortened to 80 full-batch Adam epochs.
+    """The lesson's 4-layer cat network, shortened to 80 full-batch Adam epochs.
 
-    The seed's full run (gd, 2500 epochs) is in the report and the examples;
+    The lesson's full run (gd, 2500 epochs) is in the report and the examples;
     here the bound is loose: 80 epochs reach train 0.86, test 0.64.
     """
     out = tmp_path / "cat.npz"
