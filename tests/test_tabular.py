@@ -332,3 +332,12 @@ def test_large_file_readers_agree(tmp_path):
     fast = tabular._read_numeric(str(numeric), None, "auto")
     slow = tabular._read_streaming(str(numeric), None, "auto")
     assert fast.names == slow.names and all(np.array_equal(a, b) for a, b in zip(fast.columns, slow.columns))
+
+
+def test_the_same_preprocessing_from_python(penguins):
+    df = pd.read_csv(penguins).dropna(subset=["species"])
+    enc = tabular.TabularEncoder.fit(tabular.from_frame(df.iloc[:250]), ["island", "sex", "bill_length_mm"])
+    X = enc.transform(tabular.from_frame(df.iloc[250:]))
+    assert X.shape == (3 + 2 + 1, len(df) - 250) and np.isfinite(X).all()
+    net = DeepNetwork(layers=(8,), epochs=2).fit(X, df["species"].iloc[250:].to_numpy())
+    assert net is not None

@@ -304,6 +304,23 @@ def _read_with_pandas(path, delimiter, header):
     return Table(names, cols, bool(header), path, None)
 
 
+def from_frame(df, source="the DataFrame") -> Table:
+    """A pandas DataFrame as a :class:`Table` (for :class:`TabularEncoder` from Python).
+
+    >>> enc = TabularEncoder.fit(from_frame(train_df), ["island", "bill_length_mm"])   # doctest: +SKIP
+    >>> X = enc.transform(from_frame(test_df))                # (n_x, m), for DeepNetwork  # doctest: +SKIP
+    """
+    cols = []
+    for name in df.columns:
+        s = df[name]
+        if s.dtype.kind in "iufb":
+            cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            cols.append(np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                                  for v in s.to_numpy(dtype=object)], dtype=object))
+    return Table([str(n) for n in df.columns], cols, True, source, None)
+
+
 # --- columns -----------------------------------------------------------------------------------
 def index_column(table) -> str | None:
     """The name ('' or similar) of an unnamed leading index column (pandas' ``to_csv``), else None."""
