@@ -159,7 +159,7 @@ def _tuned(task, Xtr, ytr, Xte, yte, seed, images):
     return _deepstep(task, Xtr, ytr, Xte, yte, seed, best, images), best
 
 
-def run(names, seeds):
+def run(names, seeds, tuned=True):
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     rows = []
@@ -196,9 +196,10 @@ def run(names, seeds):
             res["old"].append(_deepstep(task, Xtr, ytr, Xte, yte, seed, dict(OLD_DEFAULTS, _old=True), images))
             res["new"].append(_deepstep(task, Xtr, ytr, Xte, yte, seed, {}, images))
             res["sklearn"].append(_sklearn(task, Xtr.astype(np.float64), ytr, Xte.astype(np.float64), yte, seed))
-            score, best = _tuned(task, Xtr, ytr, Xte, yte, seed, images)
-            res["tuned"].append(score)
-            res["chosen"].append({"layers": list(best["layers"]), "learning_rate": best["learning_rate"]})
+            if tuned:
+                score, best = _tuned(task, Xtr, ytr, Xte, yte, seed, images)
+                res["tuned"].append(score)
+                res["chosen"].append({"layers": list(best["layers"]), "learning_rate": best["learning_rate"]})
         res.update(name=name, task=task, metric="accuracy" if task == "classification" else "R²",
                    n=len(splits), seconds=round(time.perf_counter() - t0, 1))
         print(json.dumps({k: v for k, v in res.items() if k != "chosen"}), file=sys.stderr, flush=True)
@@ -207,7 +208,7 @@ def run(names, seeds):
 
 
 def table(rows) -> str:
-    fmt = lambda v: f"{np.mean(v):.3f} ± {np.std(v):.3f}"
+    fmt = lambda v: f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "not run"
     hp = HyperParameters()
     lines = [
         "| dataset | metric | runs | deepstep 0.x defaults | deepstep defaults | scikit-learn defaults | tuned grid |",
@@ -228,10 +229,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=None, help="substrings of dataset names")
+    ap.add_argument("--no-tuned", action="store_true", help="skip the tuned grid (5 more fits per run)")
     ap.add_argument("--json", default=None, help="also write the raw results (every score) to this file")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    rows = run(args.only, args.seeds)
+    rows = run(args.only, args.seeds, not args.no_tuned)
     text = table(rows)
     print(text)
     if args.json:

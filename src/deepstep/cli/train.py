@@ -230,7 +230,10 @@ def banner(loaded, net):
     lines = []
     if loaded.task == "classification":
         classes, counts = np.unique(y, return_counts=True)
-        names = ", ".join(str(c) for c in classes[:8]) + (", ..." if classes.size > 8 else "")
+        cn = ds.class_names
+        show = lambda c: (f"{c} {cn[int(c)]}" if cn and np.issubdtype(classes.dtype, np.integer)
+                          and 0 <= int(c) < len(cn) and str(cn[int(c)]) != str(c) else str(c))
+        names = ", ".join(show(c) for c in classes[:8]) + (", ..." if classes.size > 8 else "")
         lines.append(f"task: classification ({loaded.reason}): {classes.size} classes ({names}); "
                      f"--task to change")
         for w in tabular.class_warnings(y):
