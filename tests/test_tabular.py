@@ -341,3 +341,15 @@ def test_the_same_preprocessing_from_python(penguins):
     assert X.shape == (3 + 2 + 1, len(df) - 250) and np.isfinite(X).all()
     net = DeepNetwork(layers=(8,), epochs=2).fit(X, df["species"].iloc[250:].to_numpy())
     assert net is not None
+
+
+def test_headerless_training_file(tmp_path):
+    """Bug: a headerless CSV failed to train ('has no header row and 5 columns, but the model reads 4')."""
+    p = tmp_path / "plain.csv"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    np.savetxt(p, np.column_stack([X, X[:, 0] > 0]), delimiter=",", fmt="%.5f")
+    out = tmp_path / "m.npz"
+    r = deepstep("train", "--data", p, "--epochs", "2", "--drop", "column 2", "--out", out)
+    assert "label column: 'column 5' (column 4, the last column" in r.stderr and "features: 3 from 3" in r.stderr
+    assert deepstep("evaluate", out, "--data", p).stdout.startswith("accuracy: ")

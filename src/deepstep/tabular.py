@@ -490,7 +490,7 @@ class TabularEncoder:
         A headerless table of the right width is taken by position.
         """
         names = self.input_names
-        if not table.has_header:
+        if not table.has_header and not set(names) <= set(table.names):
             return table
         missing = [n for n in names if n not in table.names]
         if missing:
@@ -502,7 +502,9 @@ class TabularEncoder:
 
     def transform(self, table, *, warn=None):
         """X (n_x, m) float64 from ``table``'s input columns (by name; by position when headerless)."""
-        by_position = not table.has_header
+        # A headerless file is read by position, unless its generated names ('column 3') are the
+        # model's own (a model trained on a headerless file, or that file itself).
+        by_position = not table.has_header and not set(self.input_names) <= set(table.names)
         if by_position and len(table.names) != len(self.columns):
             raise DataError(f"{table.source} has no header row and {len(table.names)} columns, but the model "
                             f"reads {len(self.columns)} named columns ({', '.join(self.input_names[:6])}"

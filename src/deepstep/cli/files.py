@@ -227,7 +227,8 @@ def _table_features(encoder, table, label, label_index, *, required, what, warn=
 
     n_in = len(encoder.columns)
     y = None
-    if table.has_header:
+    # by name: a header, or a headerless file whose generated names ('column 3') are the model's own
+    if table.has_header or set(encoder.input_names) <= set(table.names):
         if label is not None and label in table.names and label not in encoder.input_names:
             y = table.column(label)
             table = table.drop([label])
