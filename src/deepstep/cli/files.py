@@ -30,6 +30,7 @@ class DataOptions:
     categorical: tuple = ()
     impute: str = "median"
     test_fraction: float = 0.2
+    weight_column: str | None = None
 
 
 @dataclasses.dataclass
@@ -64,6 +65,9 @@ def _load_training_data(data_path, test_path, dataset, label_col, opts=None) -> 
     if not _is_table(data_path or "x.npz") and (opts.features or opts.drop or opts.categorical):
         raise click.UsageError("--features, --drop and --categorical select CSV columns; "
                                f"{data_path or 'a bundled dataset'} is not a CSV file.")
+    if opts.weight_column is not None and not _is_table(data_path or "x.npz"):
+        raise click.UsageError(f"--weight-column {opts.weight_column!r}: the training data has no column of that "
+                               f"name (it needs a CSV file with a header row).")
     if not data_path:
         train, test = data.load_dataset(dataset or "breast_cancer")
         task, reason = tabular.decide_task(train.y, opts.task)
@@ -154,6 +158,13 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     label_index = table.names.index(label) + (1 if index is not None and index != label else 0)
     if table.names.count(label) > 1:
         raise DataError(f"{source} has several columns named {label!r}; rename them.")
+    weight = opts.weight_column
+    if weight is not None and (not table.has_header or weight not in table.names or weight == label):
+        raise click.UsageError(f"--weight-column {weight!r}: the training data has no column of that name"
+                               + (f" (columns: {', '.join(table.names)})." if table.has_header else
+                                  " (it needs a CSV file with a header row)."))
+    if weight is not None:
+        opts = dataclasses.replace(opts, drop=tuple(opts.drop) + (weight,))
     features = _feature_columns(table, label, opts, source)
     ycol = table.column(label)
     miss = tabular.missing_mask(ycol)
@@ -187,6 +198,14 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     else:
         loaded.train = make(train_table, y[rows[0]], source)
         loaded.test = make(table.take(rows[1]), y[rows[1]], source + ":test")
+    if weight is not None:
+        w = np.asarray(train_table.column(weight), dtype=np.float64) if tabular.is_numeric(
+            train_table.column(weight)) else np.array([np.nan])
+        if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+            raise DataError(f"--weight-column {weight!r} must hold finite, non-negative weights, not all zero.")
+        loaded.train.sample_weight = w
+        click.echo(f"deepstep: sample weights from column {weight!r} (min {w.min():g}, max {w.max():g}), "
+                   f"not a feature", err=True)
     if test_path is not None:
         ttable = tabular.read_csv(test_path)
         tindex = tabular.index_column(ttable)

@@ -72,6 +72,11 @@ def _names(text):
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), metavar="CHECKPOINT",
               help="continue an interrupted run from its checkpoint, with its data and "
                    "hyperparameters; the result is bit-identical to an uninterrupted run")
+@click.option("--class-weight", "class_weight", type=click.Choice(["balanced"]),
+              help="weight each class by n_examples / (n_classes * its count), in the loss")
+@click.option("--weight-column", "weight_column", metavar="NAME",
+              help="CSV header name of a column of non-negative per-example weights (in the loss; "
+                   "not a feature; leave it out of the data given to predict)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the results as one JSON object on standard output (status stays on stderr)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the results")
@@ -86,8 +91,8 @@ def _names(text):
               help="print the effective settings (flags, config, preset, defaults) as TOML and exit")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
-          test_fraction, out_path, plot_path, checkpoint_path, resume_path, as_json, quiet, preset,
-          print_config, **kwargs):
+          test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
+          as_json, quiet, preset, print_config, **kwargs):
     """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -117,13 +122,17 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
         click.echo(render_config(settings, HyperParameters(**overrides)))
         return
     opts = DataOptions(task=task, features=_names(features), drop=_names(drop) or (),
-                       categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction)
+                       categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction,
+                       weight_column=weight_column)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
     check_plot_format(plot_path)
     say = (lambda text: None) if quiet else (lambda text: click.echo(f"deepstep: {text}", err=True))
     warn = lambda text: click.echo(f"deepstep: warning: {text}", err=True)
     if resume_path:
+        if class_weight or weight_column:
+            raise click.UsageError("--resume continues a run with the weights saved in its checkpoint; "
+                                   "drop --class-weight/--weight-column.")
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
                                                    dataset, label_column, opts)
         out_path = out_path or run_info.get("out")
@@ -134,7 +143,7 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
         loaded = None
     else:
         net, run_info, loaded = _start(overrides, data_path, test_path, dataset, label_column, out_path,
-                                       plot_path, opts)
+                                       plot_path, opts, class_weight)
         train_ds, test_ds = loaded.train, loaded.test
         checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
         epochs = net.hp.epochs
@@ -159,7 +168,7 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
         if epochs > 0:
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
                     callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
-                    stop=stopper)
+                    stop=stopper, sample_weight=getattr(train_ds, "sample_weight", None))
     elapsed = time.perf_counter() - t0
     state = stopper.state
     done = (state is None or state.epoch >= hp.epochs
@@ -258,7 +267,8 @@ def banner(loaded, net):
     return lines
 
 
-def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path, opts):
+def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path, opts,
+           class_weight=None):
     """A new run: the network, the run record a checkpoint keeps, and the data."""
     from ..hyperparameters import HyperParameters
     from ..network import DeepNetwork
@@ -271,6 +281,8 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     if hp.output == "linear":
         opts = dataclasses.replace(opts, task="regression")
     loaded = _load_training_data(data_path, test_path, dataset, label_col, opts)
+    loaded.train, loaded.test = _with_weights(loaded.train, loaded.test, class_weight,
+                                              "regression" if loaded.task == "regression" else hp.output)
     train_ds = loaded.train
     if loaded.task == "regression" and hp.output == "auto":
         hp = hp.replace(output="linear")
@@ -285,7 +297,8 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
         "out": absolute(out_path), "plot": absolute(plot_path),
         "source": ("standard input" if data_path == "-" else data_path) or f"dataset {dataset or 'breast_cancer'}",
-        "data_options": dataclasses.asdict(opts),
+        "data_options": dataclasses.asdict(opts), "class_weight": class_weight,
+        "weight_column": opts.weight_column,
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
     }
     return net, run_info, loaded
@@ -317,6 +330,25 @@ def _check_before_training(hp, train_ds, test_ds):
         raise InvalidParameterError(
             f"The 'batch_size' parameter ({bs}) is larger than the {m} training examples. "
             f"Use batch_size <= {m}, or 'full' for batch gradient descent.")
+
+
+def _with_weights(train_ds, test_ds, class_weight, output):
+    """The datasets with ``sample_weight`` set (a weight column's, times balanced class weights); says so."""
+    import numpy as np
+
+    w = getattr(train_ds, "sample_weight", None)            # from --weight-column (files.py), or None
+    if class_weight == "balanced":
+        if output in ("linear", "regression"):
+            raise click.UsageError("--class-weight needs classification (this is a regression).")
+        labels, inverse, counts = np.unique(train_ds.y, return_inverse=True, return_counts=True)
+        per_class = len(train_ds.y) / (len(labels) * counts)
+        cw = per_class[inverse.ravel()]
+        w = cw if w is None else w * cw
+        shown = ", ".join(f"{lab}: {c:.3g}" for lab, c in zip(labels.tolist(), per_class))
+        click.echo(f"deepstep: class weights (balanced): {shown}", err=True)
+    train_ds = dataclasses.replace(train_ds)
+    train_ds.sample_weight = w
+    return train_ds, test_ds
 
 
 def _describe_data(net, train_ds):
@@ -351,7 +383,7 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column, opts):
                         f"deepstep train --resume {path} --data FILE.")
     loaded = _load_training_data(run_info.get("data"), run_info.get("test_data"), run_info.get("dataset"),
                                  parse_label_column(run_info.get("label_column")), opts)
-    train_ds, test_ds = loaded.train, loaded.test
+    train_ds, test_ds = _with_weights(loaded.train, loaded.test, run_info.get("class_weight"), net.hp.output)
     if data_fingerprint(train_ds.X, train_ds.y) != run_info.get("fingerprint"):
         raise DataError(f"The training data ({run_info.get('data') or run_info.get('dataset')}) differs from "
                         f"the data the checkpoint {path} was trained on; resume with the same data "
