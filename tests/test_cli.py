@@ -511,7 +511,8 @@ def test_train_weight_column_is_a_weight_not_a_feature(tmp_path):
     path, X, y, w = _weighted_csv(tmp_path)
     out = tmp_path / "m.npz"
     r = run("train", "--data", path, "--label-column", "label", "--weight-column", "weight", "--layers", "4",
-            "--test-fraction", "0", "--epochs", "3", "--batch-size", "full", "--dtype", "float64", "--out", out, "--quiet")
+            "--test-fraction", "0", "--epochs", "3", "--batch-size", "full", "--dtype", "float64", "--out", out,
+            "--quiet")
     assert r.exit_code == 0, r.output
     assert "sample weights from column 'weight'" in r.output
     from deepstep.persistence import load
