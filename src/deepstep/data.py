@@ -70,6 +70,8 @@ class Dataset:
         Where the data came from (a path or ``dataset:NAME``).
     test : Dataset or None
         A held-out split carried in the same file (MAT ``Xval``/``yval``).
+    tabular : deepstep.tabular.TabularEncoder or None
+        How a table's named columns became X (set by the command line for CSV files).
     """
 
     X: np.ndarray
@@ -80,6 +82,7 @@ class Dataset:
     preprocess: str = "standardize"
     source: str = ""
     test: Dataset | None = field(default=None, repr=False)
+    tabular: object = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:

@@ -46,8 +46,8 @@ class HyperParameters:
 
     # The lesson's hyperparameters.
     learning_rate: float = 0.001
-    epochs: int = 100
-    layers: tuple = (20, 7, 5)
+    epochs: int = 200
+    layers: tuple = (100,)
     activation: object = "relu"
     momentum: float = 0.9
     batch_size: object = "auto"

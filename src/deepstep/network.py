@@ -65,6 +65,7 @@ class DeepNetwork:
         self.input_shape = None       # e.g. (64, 64, 3) for image models
         self.feature_names = None     # one name per input feature, when the data had them
         self.class_names = None       # display names of the classes (e.g. from an HDF5 file)
+        self.tabular = None           # a TabularEncoder: how a CSV's named columns become X (deepstep.tabular)
         self.train_state = None       # set when a run was interrupted mid-epoch
 
     # -- structure ------------------------------------------------------------------
@@ -399,7 +400,7 @@ class DeepNetwork:
         """Output activations A[L] of shape (n_y, m): probabilities, or values for regression."""
         self._require_built()
         X = self.check_input(X)
-        return self._engine.predict(self.scaler.transform(X, self.hp.dtype))
+        return self._targets.restore(self._engine.predict(self.scaler.transform(X, self.hp.dtype)))
 
     def decision_function(self, X):
         """The output layer's pre-activation Z[L] (logits), shape (n_y, m)."""
@@ -425,9 +426,11 @@ class DeepNetwork:
     def _metrics(self, AL, Yc, prefix=""):
         out = {}
         if self._targets.output == "linear":
-            D = (AL - Yc).astype(np.float64)
+            scale = self._targets.value_scale               # standardized outputs -> the targets' units
+            scale = 1.0 if scale is None else scale[:, None]
+            D = (AL - Yc).astype(np.float64) * scale
             mse = float(np.mean(D * D))
-            var = float(np.mean(np.square(Yc - Yc.mean(axis=1, keepdims=True))))
+            var = float(np.mean(np.square((Yc - Yc.mean(axis=1, keepdims=True)) * scale)))
             out["mse"], out["r2"] = mse, (1.0 - mse / var) if var > 0 else float("nan")
         else:
             out["log_loss"] = self._engine.loss.cost(AL, Yc)

@@ -59,6 +59,7 @@ def to_state(model, train_state=None, run=None, checkpoint=False):
         "input_shape": None if model.input_shape is None else [int(s) for s in model.input_shape],
         "feature_names": None if model.feature_names is None else [str(n) for n in model.feature_names],
         "class_names": None if class_names is None else [str(n) for n in class_names],
+        "tabular": None if getattr(model, "tabular", None) is None else model.tabular.to_dict(),
         "epochs_done": int(model.epochs_done),
         "history": model.history.to_dict(),
         "optimizer": {"name": opt.name, "t": t, "slots": sorted(opt_state)},
@@ -164,6 +165,12 @@ def _targets(meta, dims):
         _check(sorted(classes) == classes and len(set(classes)) == len(classes), "classes are not sorted")
     elif targets["mode"] == "labels":
         raise ModelFileError("its metadata is inconsistent: a label model without classes.")
+    shift, scale = targets.get("shift"), targets.get("scale")
+    if shift is not None or scale is not None:
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        _check(targets["output"] == "linear" and all(
+            isinstance(v, list) and len(v) == dims[-1] and all(num(x) for x in v) for v in (shift, scale))
+            and all(x > 0 for x in scale), "the regression targets' standardization is malformed")
     return targets
 
 
@@ -213,6 +220,17 @@ def _describe_data(model, meta, n_x):
     _check(cnames is None or _str_list(cnames), "class_names is not a list of text")
     if cnames is not None:
         model.class_names = cnames
+    tab = meta.get("tabular")
+    if tab is not None:
+        from .tabular import TabularEncoder
+
+        try:
+            enc = TabularEncoder.from_dict(tab)
+        except ValueError as exc:
+            raise ModelFileError(f"its metadata is inconsistent: {exc}.") from None
+        _check(enc.n_features == n_x and (names is None or names == enc.feature_names),
+               f"the table description gives {enc.n_features} features for the model's {n_x}")
+        model.tabular = enc
 
 
 def _history(meta):

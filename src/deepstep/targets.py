@@ -9,6 +9,13 @@
 
 The encoder remembers the classes so ``predict`` gives labels back in the
 same form, and so the model file can restore them.
+
+Regression targets are standardized inside the model: the encoder inferred
+from training targets keeps each output's mean and standard deviation, the
+output layer learns ``(y - mean) / sd``, and :meth:`TargetEncoder.restore`
+turns its outputs back into the targets' units (what ``predict`` returns).
+A target of thousands no longer needs a tiny learning rate, and one of
+hundredths no longer drowns in the weights' noise.
 """
 
 from __future__ import annotations
@@ -19,11 +26,32 @@ from .errors import DataError
 
 
 class TargetEncoder:
-    def __init__(self, output, mode, classes=None, n_outputs=1):
+    def __init__(self, output, mode, classes=None, n_outputs=1, shift=None, scale=None):
         self.output = output          # sigmoid | softmax | linear
         self.mode = mode              # "labels" (1-D labels) | "matrix" (n_y, m)
         self.classes = None if classes is None else np.asarray(classes)
         self.n_outputs = int(n_outputs)
+        # regression only: the output layer learns (y - shift) / scale, per output
+        self.shift = None if shift is None else np.asarray(shift, dtype=np.float64).ravel()
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64).ravel()
+
+    @staticmethod
+    def _standardizer(Y):
+        """Per-output (mean, sd) of targets Y (n_y, m); sd 1 where a target is constant."""
+        Y = np.asarray(Y, dtype=np.float64)
+        sd = Y.std(axis=1)
+        return Y.mean(axis=1), np.where(sd > 0, sd, 1.0)
+
+    def restore(self, AL):
+        """Output activations in the targets' units (regression: ``AL * scale + shift``)."""
+        if self.output != "linear" or self.shift is None:
+            return AL
+        return AL * self.scale.astype(AL.dtype)[:, None] + self.shift.astype(AL.dtype)[:, None]
+
+    @property
+    def value_scale(self):
+        """Per-output factor from the output layer's units to the targets' (regression), else None."""
+        return self.scale if self.output == "linear" else None
 
     # -- inference from the training targets -----------------------------------
     @classmethod
@@ -44,7 +72,7 @@ class TargetEncoder:
                                   and not np.all(np.mod(y, 1) == 0)):
             if not numeric:
                 raise DataError(f"A linear (regression) output needs numeric targets. Got dtype {y.dtype}.")
-            return cls("linear", "matrix", None, 1)
+            return cls("linear", "matrix", None, 1, *cls._standardizer(y.reshape(1, -1)))
         try:
             classes = np.unique(y)
         except TypeError:
@@ -79,6 +107,8 @@ class TargetEncoder:
             raise DataError("A sigmoid output produces values in [0, 1]; the targets leave that range.")
         if output == "softmax" and not np.allclose(Y.sum(axis=0), 1) or output == "softmax" and Y.min() < 0:
             raise DataError("A softmax output needs one-hot (or probability) columns that sum to 1.")
+        if output == "linear":
+            return cls(output, "matrix", None, Y.shape[0], *cls._standardizer(Y))
         return cls(output, "matrix", None, Y.shape[0])
 
     # -- encode / decode --------------------------------------------------------
@@ -91,6 +121,8 @@ class TargetEncoder:
             if Y.shape[0] != self.n_outputs:
                 raise DataError(f"Y has {Y.shape[0]} rows but the model has {self.n_outputs} outputs.")
             _check_finite(Y)
+            if self.output == "linear" and self.shift is not None:
+                Y = (np.asarray(Y, dtype=np.float64) - self.shift[:, None]) / self.scale[:, None]
             return np.ascontiguousarray(Y.T, dtype=dtype)
         y = Y.ravel()
         idx = np.searchsorted(self.classes, y)
@@ -108,7 +140,7 @@ class TargetEncoder:
         return rows
 
     def decode(self, AL):
-        """Predictions from the output activations AL of shape (n_y, m)."""
+        """Predictions from the output activations AL of shape (n_y, m) (regression: restored ones)."""
         if self.output == "linear":
             return AL
         if self.mode == "labels":
@@ -121,12 +153,16 @@ class TargetEncoder:
         return out
 
     def to_dict(self):
-        return {"output": self.output, "mode": self.mode, "n_outputs": self.n_outputs,
-                "classes": None if self.classes is None else self.classes.tolist()}
+        d = {"output": self.output, "mode": self.mode, "n_outputs": self.n_outputs,
+             "classes": None if self.classes is None else self.classes.tolist()}
+        if self.shift is not None:
+            d["shift"], d["scale"] = self.shift.tolist(), self.scale.tolist()
+        return d
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["output"], d["mode"], d.get("classes"), d.get("n_outputs", 1))
+        return cls(d["output"], d["mode"], d.get("classes"), d.get("n_outputs", 1), d.get("shift"),
+                   d.get("scale"))
 
 
 def _check_finite(Y):

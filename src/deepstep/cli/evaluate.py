@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 import numpy as np
 
@@ -20,19 +22,76 @@ from .runtime import EXIT_CODES_EPILOG, check_output_path
 
 @click.command(epilog=EXIT_CODES_EPILOG)
 @click.argument("model_path", metavar="MODEL")
-@click.option("--data", "data_path", metavar="FILE", help="labelled data in any format train reads")
+@click.option("--data", "data_path", metavar="FILE",
+              help="labelled data in any format train reads ('-': CSV from standard input); a CSV's columns "
+                   "are taken by name")
 @click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
-@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column (default: the last)")
-def evaluate(model_path, data_path, dataset, label_column):
-    """Print a saved model's metrics on labelled data."""
+@click.option("--label-column", metavar="INDEX|NAME",
+              help="CSV label column [default: the one the model was trained with]")
+@click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object on standard output")
+def evaluate(model_path, data_path, dataset, label_column, as_json):
+    """Print a saved model's metrics on labelled data.
+
+    Classification: accuracy, log-loss, per-class precision, recall and F1,
+    and the confusion matrix. Regression: MAE, RMSE and R².
+    """
     model = _load_model(model_path)
-    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset)
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True)
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
     with _cli_width_errors(data_path or f"dataset {dataset}"):
         metrics = model.evaluate(ds.X, ds.y)
+        report = detailed_report(model, ds.X, ds.y)
+    if as_json:
+        click.echo(json.dumps({"model": model_path, "data": data_path or f"dataset {dataset}",
+                               "examples": ds.n_examples, **metrics, **report}))
+        return
     click.echo(format_metrics("", metrics, ds.n_examples))
+    click.echo(format_report(model, report))
+
+
+def detailed_report(model, X, y) -> dict:
+    """scikit-learn's metrics: per-class precision/recall/F1 and the confusion matrix, or MAE/RMSE/R²."""
+    from sklearn import metrics as skm
+
+    pred = model.predict(X)
+    if model.output == "linear":
+        y = np.asarray(y, dtype=np.float64).reshape(pred.shape)
+        return {"mae": float(skm.mean_absolute_error(y.T, pred.T)),
+                "rmse": float(np.sqrt(skm.mean_squared_error(y.T, pred.T))),
+                "r2": float(skm.r2_score(y.T, pred.T))}
+    if model.classes is None:                      # multilabel / one-hot targets: no per-class table
+        return {}
+    y = np.asarray(y).ravel()
+    pred = pred.ravel()
+    labels = list(model.classes)
+    p, r, f, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    names = [class_label(model, c) for c in labels]
+    return {"classes": [{"class": n, "precision": float(a), "recall": float(b), "f1": float(c),
+                         "support": int(d)} for n, a, b, c, d in zip(names, p, r, f, support)],
+            "macro_f1": float(np.mean(f)),
+            "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist()}
+
+
+def format_report(model, report) -> str:
+    if "mae" in report:
+        return f"mae: {report['mae']:.6g}  rmse: {report['rmse']:.6g}  r2: {report['r2']:.4f}"
+    if not report:
+        return ""
+    rows = [("class", "precision", "recall", "f1", "support")]
+    rows += [(c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+             for c in report["classes"]]
+    w0 = max(len(r[0]) for r in rows)
+    lines = ["  ".join([r[0].ljust(w0), *(v.rjust(9) for v in r[1:])]) for r in rows]
+    lines.append(f"macro f1: {report['macro_f1']:.4f}")
+    names = [c["class"] for c in report["classes"]]
+    cm = report["confusion_matrix"]
+    w = max(max(len(n) for n in names), max(len(str(v)) for row in cm for v in row))
+    lines.append("confusion matrix (rows: true class, columns: predicted):")
+    lines.append(" " * (w0 + 2) + "  ".join(n.rjust(w) for n in names))
+    lines += ["  ".join([n.ljust(w0), *(str(v).rjust(w) for v in row)]) for n, row in zip(names, cm)]
+    return "\n".join(lines)
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)

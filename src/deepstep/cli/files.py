@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import os
 import re
 import sys
@@ -19,35 +20,287 @@ from ..errors import DataError
 from .runtime import output_error
 
 
-def _load_training_data(data_path, test_path, dataset, label_col):
-    from .. import data
+@dataclasses.dataclass
+class DataOptions:
+    """How ``deepstep train`` reads its data: the task, the columns, missing values, the held-out split."""
 
+    task: str = "auto"
+    features: tuple | None = None
+    drop: tuple = ()
+    categorical: tuple = ()
+    impute: str = "median"
+    test_fraction: float = 0.2
+    weight_column: str | None = None
+
+
+@dataclasses.dataclass
+class Loaded:
+    """Training data and what was decided about it (for the start banner and the model file)."""
+
+    train: object
+    test: object
+    task: str
+    reason: str
+    label: str | None = None
+    label_index: int | None = None
+    split: str | None = None
+    label_why: str | None = None
+    notes: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+def _is_table(path):
+    return path == "-" or os.fspath(path).lower().endswith(_TEXT_EXTENSIONS)
+
+
+def _load_training_data(data_path, test_path, dataset, label_col, opts=None) -> Loaded:
+    """The training (and test) data, the task, the label column and the held-out split."""
+    from .. import data, tabular
+
+    opts = opts or DataOptions()
     if data_path and dataset:
         raise click.UsageError("Give either --data FILE or --dataset NAME, not both.")
     if test_path and not data_path:
         raise click.UsageError("--test-data needs --data (bundled datasets come with their test split).")
+    if not _is_table(data_path or "x.npz") and (opts.features or opts.drop or opts.categorical):
+        raise click.UsageError("--features, --drop and --categorical select CSV columns; "
+                               f"{data_path or 'a bundled dataset'} is not a CSV file.")
+    if opts.weight_column is not None and not _is_table(data_path or "x.npz"):
+        raise click.UsageError(f"--weight-column {opts.weight_column!r}: the training data has no column of that "
+                               f"name (it needs a CSV file with a header row).")
     if not data_path:
-        return data.load_dataset(dataset or "breast_cancer")
-    train = data.load_file(data_path, label_col)
-    test = data.load_file(test_path, label_col) if test_path else train.test
+        train, test = data.load_dataset(dataset or "breast_cancer")
+        task, reason = tabular.decide_task(train.y, opts.task)
+        return Loaded(train, test, task, reason, split="the dataset's fixed test split")
+    if _is_table(data_path):
+        return _load_training_table(data_path, test_path, label_col, opts)
+    if label_col is not None:
+        raise click.UsageError(f"--label-column picks a CSV column; {data_path} is not a CSV file.")
+    train = data.load_file(data_path)
     if train.y is None:
         raise DataError(f"{data_path} has no labels to train on.")
+    task, reason = tabular.decide_task(train.y, opts.task)
+    test = data.load_file(test_path) if test_path else train.test
+    loaded = Loaded(train, test, task, reason)
     if test is not None and test.n_features != train.n_features:
-        lacks_label = (test_path is not None and test.n_features == train.n_features - 1
-                       and all(p.lower().endswith(_TEXT_EXTENSIONS) for p in (data_path, test_path)))
-        hint = (f" {test_path} has one column fewer than {data_path}: it seems to lack the label column; "
-                f"--test-data needs labelled examples (use 'deepstep predict' for unlabelled ones).")
         raise DataError(f"The test data has {test.n_features} features but the training data {data_path} "
-                        f"has {train.n_features}; they must match.{hint if lacks_label else ''}")
-    return train, test
+                        f"has {train.n_features}; they must match.")
+    if test is None:
+        _hold_out(loaded, opts.test_fraction)
+    else:
+        loaded.split = f"{test_path}" if test_path else "the file's own held-out split"
+    return loaded
+
+
+def _hold_out(loaded, fraction):
+    """Split ``loaded.train`` into train and a held-out test part (stratified for classification)."""
+    if not fraction:
+        loaded.split = None
+        return
+    idx = _split_indices(loaded.train.y, fraction, loaded.task, loaded)
+    if idx is None:
+        return
+    tr, te = idx
+    ds = loaded.train
+    part = lambda rows: dataclasses.replace(ds, X=ds.X[:, rows], y=ds.y[rows], test=None)
+    loaded.train, loaded.test = part(tr), part(te)
+
+
+def _split_indices(y, fraction, task, loaded):
+    from sklearn.model_selection import train_test_split
+
+    from .. import data
+
+    m = len(y)
+    n_test = int(np.ceil(fraction * m))
+    if n_test < 1 or m - n_test < 2:
+        loaded.notes.append(f"{m} examples are too few to hold out {fraction:g} for testing; "
+                            f"training on all of them (no test score).")
+        return None
+    stratify = None
+    how = "random"
+    if task == "classification":
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and n_test >= counts.size and m - n_test >= counts.size:
+            stratify, how = y, "stratified"
+        else:
+            loaded.notes.append("a class has a single example (or the test part is smaller than the number "
+                                "of classes): the held-out split is not stratified.")
+    tr, te = train_test_split(np.arange(m), test_size=n_test, stratify=stratify, random_state=data.SPLIT_SEED)
+    tr.sort()
+    te.sort()
+    loaded.split = (f"held out {fraction:.0%} for testing ({how}, fixed split; --test-fraction 0 trains on "
+                    f"all): {tr.size} training, {te.size} test examples")
+    return tr, te
+
+
+def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
+    from .. import data, tabular
+
+    table = tabular.read_csv(data_path)
+    source = "standard input" if data_path == "-" else data_path
+    notes = []
+    if label_col is not None:
+        label = tabular.resolve_column(label_col, table)
+        why = "as given"
+    else:
+        label = None
+    index = tabular.index_column(table)
+    if index is not None and index != label:
+        table = table.drop([index])
+        notes.append(f"the unnamed first column of {source} holds the row numbers (an index): not used as "
+                     f"a feature.")
+    if label is None:
+        label, why = tabular.default_label(table)
+    if len(table.names) < 2:
+        raise DataError(f"{source} has a single column (taken as the labels) and no feature columns; a data "
+                        f"file needs one example per row, its features and label separated by commas.")
+    label_index = table.names.index(label) + (1 if index is not None and index != label else 0)
+    if table.names.count(label) > 1:
+        raise DataError(f"{source} has several columns named {label!r}; rename them.")
+    weight = opts.weight_column
+    if weight is not None and (not table.has_header or weight not in table.names or weight == label):
+        raise click.UsageError(f"--weight-column {weight!r}: the training data has no column of that name"
+                               + (f" (columns: {', '.join(table.names)})." if table.has_header else
+                                  " (it needs a CSV file with a header row)."))
+    if weight is not None:
+        opts = dataclasses.replace(opts, drop=tuple(opts.drop) + (weight,))
+    features = _feature_columns(table, label, opts, source)
+    ycol = table.column(label)
+    miss = tabular.missing_mask(ycol)
+    if miss.all():
+        raise DataError(f"{source}: the label column {label!r} is empty.")
+    if miss.any():
+        notes.append(f"{int(miss.sum())} rows without a label ({label!r}) are left out.")
+        table = table.take(np.flatnonzero(~miss))
+        ycol = table.column(label)
+    y = tabular.labels_of(ycol)
+    task, reason = tabular.decide_task(y, opts.task)
+    if task == "regression":
+        y = ycol.astype(np.float64) if tabular.is_numeric(ycol) else y
+    loaded = Loaded(None, None, task, reason, label, label_index, notes=notes, label_why=why)
+    rows = None
+    if test_path is None:
+        rows = _split_indices(y, opts.test_fraction, task, loaded) if opts.test_fraction else None
+    train_table = table if rows is None else table.take(rows[0])
+    n_missing = sum(int(tabular.missing_mask(train_table.column(f)).sum()) for f in features)
+    encoder = tabular.TabularEncoder.fit(train_table, features, opts.impute, task,
+                                         {"name": label, "index": label_index}, opts.categorical)
+    if n_missing:
+        cols = sum(bool(tabular.missing_mask(train_table.column(f)).any()) for f in features)
+        notes.append(f"{n_missing} missing values in {cols} column{'s' if cols > 1 else ''} imputed "
+                     f"({opts.impute} for numbers, most frequent for text; fitted on the training rows; "
+                     f"--impute none refuses them).")
+    make = lambda t, yy, src: data.Dataset(encoder.transform(t, warn=loaded.warnings.append), yy,
+                                           feature_names=encoder.feature_names, source=src, tabular=encoder)
+    if rows is None:
+        loaded.train = make(table, y, source)
+    else:
+        loaded.train = make(train_table, y[rows[0]], source)
+        loaded.test = make(table.take(rows[1]), y[rows[1]], source + ":test")
+    if weight is not None:
+        w = np.asarray(train_table.column(weight), dtype=np.float64) if tabular.is_numeric(
+            train_table.column(weight)) else np.array([np.nan])
+        if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+            raise DataError(f"--weight-column {weight!r} must hold finite, non-negative weights, not all zero.")
+        loaded.train.sample_weight = w
+        click.echo(f"deepstep: sample weights from column {weight!r} (min {w.min():g}, max {w.max():g}), "
+                   f"not a feature", err=True)
+    if test_path is not None:
+        ttable = tabular.read_csv(test_path)
+        tindex = tabular.index_column(ttable)
+        if tindex is not None and tindex != label:
+            ttable = ttable.drop([tindex])
+        X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data")
+        ty = tabular.labels_of(ty) if task == "classification" else ty.astype(np.float64)
+        loaded.test = data.Dataset(X, ty, feature_names=encoder.feature_names, source=test_path,
+                                   tabular=encoder)
+        loaded.split = test_path
+    return loaded
+
+
+def _feature_columns(table, label, opts, source):
+    from .. import tabular
+
+    names = [n for n in table.names if n != label]
+    for flag, given in (("--features", opts.features or ()), ("--drop", opts.drop),
+                        ("--categorical", opts.categorical)):
+        for n in given:
+            if n == label:
+                raise click.UsageError(f"{flag} names {n!r}, the label column.")
+            tabular.resolve_column(n, table, what=f"column given to {flag}")
+    if opts.features:
+        names = [tabular.resolve_column(n, table, what="column given to --features") for n in opts.features]
+    names = [n for n in names if n not in set(opts.drop)]
+    if not names:
+        raise click.UsageError(f"No feature columns are left in {source} (--features / --drop).")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"{source} has several columns named {dup[0]!r}; rename them.")
+    return names
+
+
+def _table_features(encoder, table, label, label_index, *, required, what, warn=None):
+    """(X, y or None) from a table for ``encoder``: columns by name, or by position when headerless."""
+    from .. import tabular
+
+    n_in = len(encoder.columns)
+    y = None
+    # by name: a header, or a headerless file whose generated names ('column 3') are the model's own
+    if table.has_header or set(encoder.input_names) <= set(table.names):
+        if label is not None and label in table.names and label not in encoder.input_names:
+            y = table.column(label)
+            table = table.drop([label])
+        encoder.select(table)                           # missing columns: an error naming them, first
+        extra = [n for n in table.names if n not in set(encoder.input_names)]
+        if extra and warn is not None:
+            warn(f"note: {table.source}: column{'s' if len(extra) > 1 else ''} "
+                 f"{', '.join(map(repr, extra[:6]))}{' ...' if len(extra) > 6 else ''} "
+                 f"{'are' if len(extra) > 1 else 'is'} not among the model's inputs: ignored.")
+    else:
+        width = len(table.names)
+        if width == n_in + 1 and label_index is not None and label_index < width:
+            y = table.columns[label_index]
+            table = table.drop([table.names[label_index]])
+        elif width != n_in:
+            raise DataError(f"{table.source} has no header row and {width} columns, but the model reads "
+                            f"{n_in} columns{' plus the label' if label_index is not None else ''}; add the "
+                            f"header row (the model selects its columns by name).")
+    if y is None and required:
+        raise DataError(f"{table.source} has no label column ({label!r}); {what} needs labelled examples "
+                        f"(use 'deepstep predict' for unlabelled ones).")
+    if y is not None:
+        miss = tabular.missing_mask(y)
+        if miss.any():
+            raise DataError(f"{table.source}, {table.line(int(np.argmax(miss)))}: the label ({label!r}) is "
+                            f"missing; {what} needs a label on every row.")
+    X = encoder.transform(table, warn=warn)
+    return X, y
 
 
 _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 
 
-def _load_for_model(model, path, label_col, dataset=None):
-    """Data for a trained model: a file (labels optional) or a bundled dataset's test split."""
-    from .. import data
+def _encoder_for(model):
+    """The model's table encoder; for a model without one (an older file), its named numeric inputs."""
+    from .. import tabular
+
+    if getattr(model, "tabular", None) is not None:
+        return model.tabular
+    if model.feature_names and len(model.feature_names) == model.layer_dims[0]:
+        cols = [{"name": n, "dtype": "float64", "fill": None} for n in model.feature_names]
+        return tabular.TabularEncoder(cols, "none", None, None)
+    return None
+
+
+def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
+    """Data for a trained model: a file (labels optional) or a bundled dataset's test split.
+
+    A CSV file's columns are selected by name from its header, the model's
+    inputs in the model's order; its label is the column the model was
+    trained with (or ``--label-column``).
+    """
+    from .. import data, tabular
 
     if dataset:
         if path:
@@ -59,6 +312,29 @@ def _load_for_model(model, path, label_col, dataset=None):
         return ds
     if not path:
         raise click.UsageError("Give the data to use with --data FILE.")
+    encoder = _encoder_for(model)
+    if _is_table(path) and encoder is not None:
+        table = tabular.read_csv(path)
+        say = lambda text: click.echo(f"deepstep: {text if text.startswith('note:') else 'warning: ' + text}",
+                                      err=True)
+        label = encoder.label["name"] if encoder.label else None
+        label_index = encoder.label["index"] if encoder.label else None
+        if label_col is not None:
+            label = tabular.resolve_column(label_col, table)
+            label_index = table.names.index(label)
+        index = tabular.index_column(table)
+        if index is not None and index not in encoder.input_names and index != label:
+            table = table.drop([index])
+        if label is None and table.has_header:
+            extra = [n for n in table.names if n not in encoder.input_names]
+            label = extra[-1] if len(extra) == 1 and extra[-1] == table.names[-1] else None
+        if label is None and not table.has_header and len(table.names) == len(encoder.columns) + 1:
+            label_index = len(table.names) - 1
+        X, y = _table_features(encoder, table, label, label_index, required=need_labels,
+                               what="evaluate", warn=say)
+        if y is not None:
+            y = tabular.labels_of(y) if model.output != "linear" else y.astype(np.float64)
+        return data.Dataset(X, y, feature_names=encoder.feature_names, source=path)
     ds = data.load_file(path, label_col, n_features=model.layer_dims[0])
     if ds.n_features != model.layer_dims[0]:
         extra = " (plus a label column)" if path.lower().endswith(_TEXT_EXTENSIONS) else ""
@@ -133,6 +409,13 @@ def _write_predictions(model, X, out_path):
     if out_path:
         _write_csv(out_path, [header, *fmt])
     else:
-        csv.writer(sys.stdout).writerows([header, *fmt])
+        try:
+            csv.writer(sys.stdout).writerows([header, *fmt])
+            sys.stdout.flush()
+        except BrokenPipeError:          # `deepstep predict ... | head`: the reader has what it wanted
+            from .runtime import _silence_stdout
+
+            _silence_stdout()
+            return
     if out_path:
         click.echo(f"deepstep: {X.shape[1]} predictions written to {out_path}", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from .files import (
@@ -15,9 +17,23 @@ from .runtime import EXIT_CODES_EPILOG
 @click.argument("model_path", metavar="MODEL")
 @click.option("--tail", type=click.IntRange(min=0), default=5, show_default=True,
               help="epochs of history to show")
-def info(model_path, tail):
+@click.option("--json", "as_json", is_flag=True, help="print the model's description as one JSON object")
+def info(model_path, tail, as_json):
     """Show a saved model: layers, hyperparameters, data and training history."""
     model = _load_model(model_path)
+    if as_json:
+        h = model.history
+        tab = model.tabular
+        doc = {"model": model_path, "layer_dims": model.layer_dims, "activations": model.activations,
+               "output": model.output, "task": "regression" if model.output == "linear" else "classification",
+               "classes": None if model.classes is None else [class_label(model, c) for c in model.classes],
+               "hyperparameters": model.hp.to_dict(), "feature_names": model.feature_names,
+               "input_shape": None if model.input_shape is None else list(model.input_shape),
+               "preprocess": model.scaler.kind, "columns": None if tab is None else tab.to_dict(),
+               "epochs_done": model.epochs_done, "stopped": h.stopped,
+               "history": {k: list(v)[-tail:] if tail else [] for k, v in h.items()}}
+        click.echo(json.dumps(doc, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+        return
     click.echo(f"{model_path}: {model!r}")
     click.echo(model.summary())
     click.echo("\nhyperparameters:")
@@ -34,6 +50,12 @@ def info(model_path, tail):
         click.echo(f"  {'classes':20s} {', '.join(class_label(model, c) for c in model.classes)}")
     click.echo(f"  {'output':20s} {model.output}")
     click.echo(f"  {'preprocess':20s} {model.scaler.kind}")
+    if model.tabular is not None:
+        t = model.tabular
+        click.echo(f"  {'task':20s} {t.task}")
+        if t.label:
+            click.echo(f"  {'label_column':20s} {t.label['name']!r} (column {t.label['index']})")
+        click.echo(f"  {'columns':20s} {t.describe()}; impute {t.impute}")
     h = model.history
     click.echo(f"\ntrained for {model.epochs_done} epochs"
                + (f" (stopped: {h.stopped}, best epoch {h.best_epoch})" if h.stopped else "") + ":")

@@ -47,6 +47,11 @@ def run_group(group_main, args, prog_name, extra):
     try:
         rv = group_main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         return rv if isinstance(rv, int) else EXIT_OK
+    except BrokenPipeError:
+        # The reader of standard output went away (`deepstep predict ... | head`): stop quietly.
+        # Nothing is lost: train saves its model before it prints results.
+        _silence_stdout()
+        return EXIT_OK
     except click.Abort:
         click.echo("deepstep: interrupted", err=True)
         return EXIT_INTERRUPTED
@@ -66,6 +71,17 @@ def run_group(group_main, args, prog_name, extra):
         if exc.strerror and exc.filename:
             return fail(EXIT_FAILURE, f"{exc.strerror}: {exc.filename}")
         return fail(EXIT_FAILURE, exc)
+
+
+def _silence_stdout():
+    """Point standard output at /dev/null, so Python's flush at exit does not raise again."""
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def check_output_path(path, option):

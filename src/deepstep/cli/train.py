@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shlex
 import time
 
 import click
-import numpy as np
 
+from .. import tabular
 from ..errors import DataError
+from ..tabular import IMPUTE, TASKS
+from .config import PRESETS, apply_preset, load_config
+from .config import print_config as render_config
 from .files import (
+    DataOptions,
     _load_training_data,
     _short_source,
 )
@@ -22,20 +28,43 @@ from .runtime import EXIT_CODES_EPILOG, check_output_path, data_fingerprint, def
 from .signals import GracefulStop
 
 
+def _names(text):
+    """'a,b, c' -> ('a', 'b', 'c'); None stays None."""
+    if text is None:
+        return None
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 @click.command(epilog=EXIT_CODES_EPILOG)
-@click.option("--data", "data_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="training data: .csv (one example per row), .npz, .h5 (images) or .mat")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="training data: .csv (one example per row; '-' reads CSV from standard input), .npz, "
+                   ".h5 (images) or .mat")
 @click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="test data in the same format, reported after training")
 @click.option("--dataset", metavar="NAME",
               help="bundled dataset with a fixed train/test split: breast_cancer (default), "
                    "digits, moons, circles")
 @click.option("--label-column", metavar="INDEX|NAME",
-              help="CSV label column: 0-based index (-1 = last, the default) or header name")
+              help="CSV label column: 0-based index (-1 = the last) or header name [default: the one "
+                   "column named label, target, class or y; else the last]")
+@click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
+              help="classification or regression; auto decides from the label column (as scikit-learn's "
+                   "type_of_target) and says what it chose")
+@click.option("--features", metavar="NAMES", help="CSV: use only these columns as features (comma-separated)")
+@click.option("--drop", metavar="NAMES", help="CSV: columns not to use as features (comma-separated)")
+@click.option("--categorical", metavar="NAMES",
+              help="CSV: numeric columns to one-hot as categories (codes such as 1,2,3); text columns "
+                   "always are")
+@click.option("--impute", type=click.Choice(IMPUTE), default="median", show_default=True,
+              help="CSV: fill missing numbers with the training median (or mean) and missing text with "
+                   "the most frequent category; none refuses missing values")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="with --data alone: hold out this fraction (stratified for classification) and report "
+                   "its test metrics; 0 trains on all")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="MODEL",
               help="save the trained model to this file (.npz)")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="PNG",
-              help="save the cost curve (and validation cost) to this image")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="IMAGE",
+              help="save the cost curve (and validation cost) to this image (.png, .pdf, .svg, ...)")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="where Ctrl-C or SIGTERM saves the run to --resume later "
                    "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz; "
@@ -48,17 +77,31 @@ from .signals import GracefulStop
 @click.option("--weight-column", "weight_column", metavar="NAME",
               help="CSV header name of a column of non-negative per-example weights (in the loss; "
                    "not a feature; leave it out of the data given to predict)")
-@click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the accuracy lines")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the results as one JSON object on standard output (status stays on stderr)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the results")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)),
+              help="lesson: the lesson's cat classifier (layers 20,7,5, gd, learning rate 0.0075, 2500 full-batch "
+                   "epochs, scaled init from seed 1's legacy stream, float64, inputs /255); flags override it")
+@click.option("--config", type=click.Path(dir_okay=False), metavar="TOML", is_eager=True, expose_value=False,
+              callback=load_config,
+              help="read options from a TOML file (learning_rate = 0.01, layers = [100, 100], data = \"x.csv\"); "
+                   "flags override it; unknown keys are errors")
+@click.option("--print-config", is_flag=True,
+              help="print the effective settings (flags, config, preset, defaults) as TOML and exit")
 @hyperparameter_options
-def train(data_path, test_path, dataset, label_column, out_path, plot_path, checkpoint_path, resume_path,
-          class_weight, weight_column, quiet, **kwargs):
-    """Train a network and print train (and test) accuracy.
+def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
+          test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
+          as_json, quiet, preset, print_config, **kwargs):
+    """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
-    Hyperparameter options not given keep HyperParameters' defaults, except
-    --preprocess, which defaults to what suits the data (divide255 for uint8
-    images, standardize otherwise).
+    With --data alone, 20% of the examples are held out (stratified) and
+    scored as test data. The start banner (on stderr) says what was decided:
+    the task, the label column, the classes or the target's range, the
+    features. Hyperparameter options not given keep HyperParameters' defaults.
 
+    Status and progress go to standard error, results to standard output.
     Ctrl-C (or SIGTERM) stops at the end of the current mini-batch (of the
     current epoch with --no-shuffle or full batches), saves a checkpoint and
     prints the command that resumes it; a second Ctrl-C quits at once.
@@ -69,36 +112,58 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
         --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64
     """
-    overrides = pop_hyperparameters(kwargs)
+    overrides = apply_preset(preset, pop_hyperparameters(kwargs))
+    if print_config:
+        from ..hyperparameters import HyperParameters
+
+        settings = {"data": data_path, "test_data": test_path, "dataset": dataset, "label_column": label_column,
+                    "task": task, "features": features, "drop": drop, "categorical": categorical,
+                    "impute": impute, "test_fraction": test_fraction, "out": out_path, "plot": plot_path}
+        click.echo(render_config(settings, HyperParameters(**overrides)))
+        return
+    opts = DataOptions(task=task, features=_names(features), drop=_names(drop) or (),
+                       categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction,
+                       weight_column=weight_column)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
+    check_plot_format(plot_path)
+    say = (lambda text: None) if quiet else (lambda text: click.echo(f"deepstep: {text}", err=True))
+    warn = lambda text: click.echo(f"deepstep: warning: {text}", err=True)
     if resume_path:
         if class_weight or weight_column:
             raise click.UsageError("--resume continues a run with the weights saved in its checkpoint; "
                                    "drop --class-weight/--weight-column.")
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
-                                                   dataset, label_column)
+                                                   dataset, label_column, opts)
         out_path = out_path or run_info.get("out")
         plot_path = plot_path or run_info.get("plot")
         checkpoint_path = checkpoint_path or resume_path
         epochs = net.hp.epochs - net.train_state.epoch
         source = run_info.get("source", "the checkpoint's data")
+        loaded = None
     else:
-        net, run_info, train_ds, test_ds = _start(overrides, data_path, test_path, dataset, label_column,
-                                                  out_path, plot_path, class_weight, weight_column)
+        net, run_info, loaded = _start(overrides, data_path, test_path, dataset, label_column, out_path,
+                                       plot_path, opts, class_weight)
+        train_ds, test_ds = loaded.train, loaded.test
         checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
         epochs = net.hp.epochs
         source = run_info["source"]
+        for line in banner(loaded, net):
+            say(line)
+        for line in loaded.warnings:
+            warn(line)
     check_output_path(out_path, "--out")                 # also the paths a checkpoint recorded
     check_output_path(plot_path, "--plot")
     hp = net.hp
+    if not resume_path and hp.early_stopping and hp.validation_fraction == 0:
+        say("note: --early-stopping monitors the training cost here (no validation data); "
+            "--validation-fraction 0.1 monitors a held-out part instead.")
     t0 = time.perf_counter()
     with GracefulStop(net) as stopper:
-        if not quiet:       # printed once Ctrl-C is handled: from here on it saves a checkpoint
-            what = (f"resuming {resume_path} at epoch {hp.epochs - epochs + 1} of {hp.epochs}" if resume_path
-                    else f"training on {source} ({train_ds.n_examples} examples, "
-                         f"{train_ds.n_features} features) for {hp.epochs} epochs")
-            click.echo(f"deepstep: {what}")
+        what = (f"resuming {resume_path} at epoch {hp.epochs - epochs + 1} of {hp.epochs}" if resume_path
+                else f"training on {_short_source(source)} ({train_ds.n_examples} examples, "
+                     f"{train_ds.n_features} features) for {hp.epochs} epochs")
+        say(what)               # printed once Ctrl-C is handled: from here on it saves a checkpoint
         # training.run silences NumPy's overflow warnings and reports divergence once.
         if epochs > 0:
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
@@ -111,86 +176,170 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     if stopper.signum is not None and not done:
         return _save_checkpoint(net, stopper, checkpoint_path, run_info)
     h = net.history
-    if not quiet:
-        click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
-                   f"{h['cost'][-1]:.4g}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
-    click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
+    say(f"{len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost {h['cost'][-1]:.4g}"
+        + (f" (stopped: {h.stopped})" if h.stopped else ""))
+    results = {"train": net.evaluate(train_ds.X, train_ds.y) | {"examples": train_ds.n_examples}}
     if test_ds is not None and test_ds.y is not None:
-        click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
-    if out_path:
+        results["test"] = net.evaluate(test_ds.X, test_ds.y) | {"examples": test_ds.n_examples}
+    if out_path:                                         # saved before anything goes to stdout (a closed pipe)
         from .. import persistence
 
         try:
             persistence.save(net, out_path)
         except OSError as exc:                           # e.g. the folder vanished during training
             raise output_error(exc, "--out", out_path) from None
-        if not quiet:
-            click.echo(f"deepstep: model saved to {out_path}")
+        say(f"model saved to {out_path}")
     if plot_path:
         try:
             plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
         except OSError as exc:
             raise output_error(exc, "--plot", plot_path) from None
-        if not quiet:
-            click.echo(f"deepstep: cost curve saved to {plot_path}")
+        say(f"cost curve saved to {plot_path}")
+    if as_json:
+        doc = {"task": "regression" if net.output == "linear" else "classification",
+               "source": source, "epochs": len(h.get("epoch", [])), "stopped": h.stopped,
+               "final_cost": h["cost"][-1], "model": out_path, **results}
+        click.echo(json.dumps(doc, default=_jsonable))
+        return
+    for split, metrics in results.items():
+        metrics = dict(metrics)
+        click.echo(format_metrics(split, metrics, metrics.pop("examples")))
 
 
+def _jsonable(v):
+    import numpy as np
 
-def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path,
-           class_weight=None, weight_column=None):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"not JSON-able: {type(v).__name__}")
+
+
+def check_plot_format(path):
+    """--plot's format from its extension, checked before any work (matplotlib's formats)."""
+    if path is None:
+        return
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if ext not in formats:
+        what = f"the extension .{ext}" if ext else "a name without an extension"
+        raise click.UsageError(f"--plot {path}: cannot tell the image format from {what}; "
+                               f"use one of {', '.join('.' + f for f in sorted(formats))}.")
+
+
+def banner(loaded, net):
+    """The start banner: task, label column, classes or target range, features, held-out split."""
+    import numpy as np
+
+    ds = loaded.train
+    y = ds.y
+    lines = []
+    if loaded.task == "classification":
+        classes, counts = np.unique(y, return_counts=True)
+        cn = ds.class_names
+        show = lambda c: (f"{c} {cn[int(c)]}" if cn and np.issubdtype(classes.dtype, np.integer)
+                          and 0 <= int(c) < len(cn) and str(cn[int(c)]) != str(c) else str(c))
+        names = ", ".join(show(c) for c in classes[:8]) + (", ..." if classes.size > 8 else "")
+        lines.append(f"task: classification ({loaded.reason}): {classes.size} classes ({names}); "
+                     f"--task to change")
+        for w in tabular.class_warnings(y):
+            loaded.warnings.append(w)
+    else:
+        y = np.asarray(y, dtype=float)
+        lines.append(f"task: regression ({loaded.reason}): target from {y.min():.6g} to {y.max():.6g} "
+                     f"(mean {y.mean():.6g}); --task to change")
+    if loaded.label is not None:
+        lines.append(f"label column: {loaded.label!r} (column {loaded.label_index}, {loaded.label_why}; "
+                     f"--label-column to change)")
+    enc = ds.tabular
+    if enc is not None:
+        lines.append(f"features: {ds.n_features} from {len(enc.columns)} columns ({enc.describe()})")
+    else:
+        shape = f", images {'x'.join(map(str, ds.image_shape))}" if ds.image_shape else ""
+        lines.append(f"features: {ds.n_features}{shape}")
+    for note in loaded.notes:
+        lines.append(f"note: {note}")
+    if loaded.split:
+        lines.append(loaded.split if loaded.split.startswith("held out") else f"test data: {loaded.split}")
+    return lines
+
+
+def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path, opts,
+           class_weight=None):
     """A new run: the network, the run record a checkpoint keeps, and the data."""
     from ..hyperparameters import HyperParameters
     from ..network import DeepNetwork
 
     label_col = parse_label_column(label_column)
     hp = HyperParameters(**overrides)                     # validate before loading data
-    train_ds, test_ds = _load_training_data(data_path, test_path, dataset, label_col)
-    train_ds, test_ds = _with_weights(train_ds, test_ds, class_weight, weight_column, hp.output)
+    if hp.output == "linear" and opts.task == "classification" or (
+            hp.output in ("sigmoid", "softmax") and opts.task == "regression"):
+        raise click.UsageError(f"--output {hp.output} contradicts --task {opts.task}.")
+    if hp.output == "linear":
+        opts = dataclasses.replace(opts, task="regression")
+    loaded = _load_training_data(data_path, test_path, dataset, label_col, opts)
+    loaded.train, loaded.test = _with_weights(loaded.train, loaded.test, class_weight,
+                                              "regression" if loaded.task == "regression" else hp.output)
+    train_ds = loaded.train
+    if loaded.task == "regression" and hp.output == "auto":
+        hp = hp.replace(output="linear")
     if "preprocess" not in overrides:
         hp = hp.replace(preprocess=train_ds.preprocess)
+    _check_before_training(hp, train_ds, loaded.test)
     net = DeepNetwork(hp)
     _describe_data(net, train_ds)
-    absolute = lambda p: None if p is None else os.path.abspath(p)
+    absolute = lambda p: None if p is None or p == "-" else os.path.abspath(p)
     run_info = {
         "data": absolute(data_path), "test_data": absolute(test_path),
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
         "out": absolute(out_path), "plot": absolute(plot_path),
-        "source": data_path or f"dataset {dataset or 'breast_cancer'}",
+        "source": ("standard input" if data_path == "-" else data_path) or f"dataset {dataset or 'breast_cancer'}",
+        "data_options": dataclasses.asdict(opts), "class_weight": class_weight,
+        "weight_column": opts.weight_column,
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
-        "class_weight": class_weight, "weight_column": weight_column,
     }
-    return net, run_info, train_ds, test_ds
+    return net, run_info, loaded
 
 
-def _with_weights(train_ds, test_ds, class_weight, weight_column, output):
-    """The datasets with ``sample_weight`` set (None without weights); says what was decided on stderr."""
-    import dataclasses
+def _check_before_training(hp, train_ds, test_ds):
+    """What fit would refuse, refused before the banner and before any training."""
+    import numpy as np
 
-    w = None
-    if weight_column is not None:
-        names = train_ds.feature_names
-        if not names or weight_column not in names:
-            raise click.UsageError(
-                f"--weight-column {weight_column!r}: the training data has no column of that name"
-                + (f" (columns: {', '.join(map(str, names))})." if names else
-                   " (it needs a CSV file with a header row)."))
-        j = names.index(weight_column)
-        w = np.asarray(train_ds.X[j], dtype=np.float64)
-        if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
-            raise DataError(f"--weight-column {weight_column!r} must hold finite, non-negative weights, "
-                            f"not all zero.")
-        keep = [i for i in range(len(names)) if i != j]
-        train_ds = dataclasses.replace(train_ds, X=train_ds.X[keep], feature_names=[names[i] for i in keep])
-        if test_ds is not None and test_ds.feature_names and weight_column in test_ds.feature_names:
-            tj = test_ds.feature_names.index(weight_column)
-            tkeep = [i for i in range(test_ds.n_features) if i != tj]
-            test_ds = dataclasses.replace(test_ds, X=test_ds.X[tkeep],
-                                          feature_names=[test_ds.feature_names[i] for i in tkeep])
-        click.echo(f"deepstep: sample weights from column {weight_column!r} (min {w.min():g}, "
-                   f"max {w.max():g}), not a feature", err=True)
+    from ..targets import TargetEncoder
+
+    y = train_ds.y
+    if test_ds is not None and test_ds.y is not None and test_ds.y.dtype.kind == y.dtype.kind:
+        y = np.concatenate([y, test_ds.y])               # e.g. a third class that only the test part holds
+    TargetEncoder.infer(y, hp.output)                     # one class, 3 classes for sigmoid, text for linear ...
+    if test_ds is not None and test_ds.y is not None and hp.output != "linear" and y.dtype.kind in "iubUS":
+        unseen = np.setdiff1d(np.unique(test_ds.y), np.unique(train_ds.y))
+        if unseen.size:
+            raise DataError(f"The test data holds {unseen.size} classes that the training data lacks (e.g. "
+                            f"{unseen[0].item()!r}), so it cannot be scored; too few examples per class, or a "
+                            f"regression (--task regression)?")
+    m = train_ds.n_examples
+    if hp.validation_fraction > 0:
+        m -= max(1, int(round(hp.validation_fraction * m)))
+    bs = hp.batch_size
+    if not isinstance(bs, str) and bs is not None and bs > m:
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The 'batch_size' parameter ({bs}) is larger than the {m} training examples. "
+            f"Use batch_size <= {m}, or 'full' for batch gradient descent.")
+
+
+def _with_weights(train_ds, test_ds, class_weight, output):
+    """The datasets with ``sample_weight`` set (a weight column's, times balanced class weights); says so."""
+    import numpy as np
+
+    w = getattr(train_ds, "sample_weight", None)            # from --weight-column (files.py), or None
     if class_weight == "balanced":
-        if output == "linear":
-            raise click.UsageError("--class-weight needs classification (--output linear is regression).")
+        if output in ("linear", "regression"):
+            raise click.UsageError("--class-weight needs classification (this is a regression).")
         labels, inverse, counts = np.unique(train_ds.y, return_inverse=True, return_counts=True)
         per_class = len(train_ds.y) / (len(labels) * counts)
         cw = per_class[inverse.ravel()]
@@ -206,9 +355,10 @@ def _describe_data(net, train_ds):
     net.input_shape = train_ds.image_shape
     net.feature_names = train_ds.feature_names
     net.class_names = train_ds.class_names
+    net.tabular = train_ds.tabular
 
 
-def _resume(path, overrides, data_path, test_path, dataset, label_column):
+def _resume(path, overrides, data_path, test_path, dataset, label_column, opts):
     """The network, run record and data of an interrupted run, checked to be the same data."""
     from .. import persistence
     from ..errors import ModelFileError
@@ -224,11 +374,16 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
     if data_path or dataset:
         run_info = dict(run_info, data=data_path, dataset=dataset, test_data=test_path,
                         label_column=label_column if label_column is not None else run_info.get("label_column"))
-    train_ds, test_ds = _load_training_data(run_info.get("data"), run_info.get("test_data"),
-                                            run_info.get("dataset"),
-                                            parse_label_column(run_info.get("label_column")))
-    train_ds, test_ds = _with_weights(train_ds, test_ds, run_info.get("class_weight"),
-                                      run_info.get("weight_column"), net.hp.output)
+    saved = run_info.get("data_options")
+    if isinstance(saved, dict) and not (data_path or dataset):
+        opts = DataOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()
+                              if k in DataOptions.__dataclass_fields__})
+    if run_info.get("data") is None and run_info.get("dataset") is None:
+        raise DataError(f"{path} was trained on data from standard input; resume with the same data: "
+                        f"deepstep train --resume {path} --data FILE.")
+    loaded = _load_training_data(run_info.get("data"), run_info.get("test_data"), run_info.get("dataset"),
+                                 parse_label_column(run_info.get("label_column")), opts)
+    train_ds, test_ds = _with_weights(loaded.train, loaded.test, run_info.get("class_weight"), net.hp.output)
     if data_fingerprint(train_ds.X, train_ds.y) != run_info.get("fingerprint"):
         raise DataError(f"The training data ({run_info.get('data') or run_info.get('dataset')}) differs from "
                         f"the data the checkpoint {path} was trained on; resume with the same data "

@@ -221,6 +221,8 @@ class _DeepEstimator(BaseEstimator):
         net = self.network_
         Xs = net.scaler.transform(X.T, net.hp.dtype)             # (n_x, m)
         out = net.engine.predict(Xs, chunk=_PREDICT_CHUNK, logits=logits)
+        if not logits:
+            out = net.targets.restore(out)                      # regression: the targets' units
         return np.ascontiguousarray(out.T, dtype=np.float64)
 
     def summary(self) -> str:
