@@ -38,12 +38,121 @@ The math is the seed's, layer by layer::
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
+
 import numpy as np
 
 from .activations import get_activation
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .regularization import dropout_apply, l2_cost, l2_grad
+
+
+# -- threads for the elementwise work ---------------------------------------------------
+# BLAS runs the products on every core; NumPy's elementwise passes (the optimizer's
+# update over the flat buffer, the batch gather, the finiteness checks) run on one.
+# NumPy releases the GIL inside those passes, so splitting a large one into
+# contiguous parts run on helper threads uses the other cores. Each part is the
+# same elementwise arithmetic on a slice, so the results are bit for bit the same
+# however many threads run.
+_MIN_PART = 1 << 16          # elements: below this the hand-off (~10 µs) costs more than it saves
+
+
+def default_threads():
+    """Threads for the elementwise passes: the BLAS/OpenMP thread setting, else the usable cores."""
+    for var in ("DEEPSTEP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _Helpers:
+    """``threads - 1`` daemon threads that run parts of a split elementwise pass."""
+
+    def __init__(self, threads):
+        self.threads = max(1, int(threads))
+        self._tasks, self._done = queue.SimpleQueue(), queue.SimpleQueue()
+        for _ in range(self.threads - 1):
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            fn, lo, hi = self._tasks.get()
+            try:
+                fn(lo, hi)
+                self._done.put(None)
+            except BaseException as exc:  # handed back to the caller
+                self._done.put(exc)
+
+    def split(self, fn, n, min_part=_MIN_PART):
+        """Call ``fn(lo, hi)`` over contiguous parts covering ``range(n)``; return when all ran."""
+        parts = min(self.threads, max(1, n // min_part))
+        if parts == 1:
+            fn(0, n)
+            return
+        bounds = [n * i // parts for i in range(parts + 1)]
+        for i in range(1, parts):
+            self._tasks.put((fn, bounds[i], bounds[i + 1]))
+        error = None
+        try:
+            fn(bounds[0], bounds[1])
+        finally:
+            for _ in range(1, parts):
+                error = self._done.get() or error
+        if error is not None:
+            raise error
+
+
+_HELPERS = [None]
+_HELPERS_LOCK = threading.Lock()
+
+
+def helpers() -> _Helpers:
+    """The process's helper threads (started on first use, :func:`default_threads` of them)."""
+    h = _HELPERS[0]
+    if h is None:
+        with _HELPERS_LOCK:
+            if _HELPERS[0] is None:
+                _HELPERS[0] = _Helpers(default_threads())
+            h = _HELPERS[0]
+    return h
+
+
+def set_threads(n):
+    """Use ``n`` threads for the elementwise passes from now on (1: no helper threads)."""
+    with _HELPERS_LOCK:
+        _HELPERS[0] = _Helpers(n)
+
+
+def all_finite(a) -> bool:
+    """``np.isfinite(a).all()`` for any numeric array, without its full-size boolean temporary.
+
+    Floating arrays are checked in row blocks that stay in cache, split across the
+    helper threads; integer and boolean arrays are always finite.
+    """
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.inexact):
+        return True
+    if a.ndim != 2 or a.size < (1 << 18):
+        return bool(np.isfinite(a).all())
+    rows = a if a.strides[0] >= a.strides[1] else a.T          # iterate over the long-stride axis
+    step = max(1, (1 << 16) // max(1, rows.shape[1]))
+    bad = []
+
+    def check(lo, hi):
+        for s in range(lo, hi, step):
+            if not np.isfinite(rows[s:min(s + step, hi)]).all():
+                bad.append(True)
+                return
+
+    helpers().split(check, rows.shape[0], min_part=max(1, (1 << 17) // max(1, rows.shape[1])))
+    return not bad
 
 
 class _Workspace:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import training
-from .engine import Engine
+from .engine import Engine, all_finite
 from .errors import DataError, InvalidParameterError, NotFittedError
 from .hyperparameters import HyperParameters
 from .initializers import AUTO_INIT, initialize
@@ -219,9 +219,19 @@ class DeepNetwork:
                 f"can only resume on that data (got {Xr.shape[0]}). Pass the same data, or set "
                 f"model.train_state = None to start a new epoch."
             )
-        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop)
+        state = training.run(self.loop_parts(), Xr, Yr, epochs, val, callbacks, state, stop)
         self.train_state = state if state.perm is not None else None
         return self.history
+
+    def loop_parts(self) -> training.LoopParts:
+        """The collaborators :func:`deepstep.training.run` trains with (engine, optimizer, rng, ...)."""
+        self._require_built()
+
+        def epoch_done(n):
+            self._epochs_done = n
+
+        return training.LoopParts(self.hp, self._engine, self._optimizer, self._rng, self._targets.output,
+                                  self.history, self._validation_logs, epoch_done, self._epochs_done)
 
     def validation_split(self, m):
         """(train_indices, validation_indices) that ``fit`` uses for ``validation_fraction``.
@@ -368,6 +378,6 @@ class DeepNetwork:
                 hint = (" It looks like examples x features: pass X.T (deepstep's model takes (n_x, m))."
                         if X.shape[1] == n_x else "")
                 raise DataError(f"X has {X.shape[0]} features (rows) but the model expects {n_x}.{hint}")
-        if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
+        if np.issubdtype(X.dtype, np.floating) and not all_finite(X):
             raise DataError("X contains NaN or infinite values; clean or impute them first.")
         return X
