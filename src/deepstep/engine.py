@@ -49,7 +49,6 @@ from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .regularization import dropout_apply, l2_cost, l2_grad
 
-
 # -- threads for the elementwise work ---------------------------------------------------
 # BLAS runs the products on every core; NumPy's elementwise passes (the optimizer's
 # update over the flat buffer, the batch gather, the finiteness checks) run on one.
@@ -61,15 +60,15 @@ _MIN_PART = 1 << 16          # elements: below this the hand-off (~10 µs) costs
 
 
 def default_threads():
-    """Threads for the elementwise passes: the BLAS/OpenMP thread setting, else the usable cores."""
-    for var in ("DEEPSTEP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    """Threads for the split elementwise passes: ``DEEPSTEP_NUM_THREADS``, else 1.
+
+    Off by default, because measured (benchmarks/README.md) it does not pay with
+    OpenBLAS: its worker threads spin on the cores for a while after each product,
+    so a helper thread competes with them, and the in-loop optimizer update and
+    gather came out 0-10 % slower at 2 threads. ``set_threads`` turns it on.
+    """
+    value = os.environ.get("DEEPSTEP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 class _Helpers:
@@ -114,7 +113,7 @@ _HELPERS_LOCK = threading.Lock()
 
 
 def helpers() -> _Helpers:
-    """The process's helper threads (started on first use, :func:`default_threads` of them)."""
+    """The process's helper threads (started on first use, :func:`default_threads` - 1 of them)."""
     h = _HELPERS[0]
     if h is None:
         with _HELPERS_LOCK:
