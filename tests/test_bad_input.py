@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from deepstep import DeepNetwork, HyperParameters, data, persistence
 from deepstep.cli import main
-from deepstep.cli_utils import load_image
+from deepstep.cli.output import load_image
 from deepstep.errors import DataError, InvalidParameterError, ModelFileError, NotFittedError
 
 

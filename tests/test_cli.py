@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from deepstep import HyperParameters, persistence
+from deepstep import HyperParameters, persistence, state
 from deepstep.cli import main
-from deepstep.cli_utils import ProgressBar
+from deepstep.cli.progress import ProgressBar
 from deepstep.errors import TrainingDiverged
 
 
@@ -386,10 +386,11 @@ def test_model_width_error_is_phrased_for_the_command_line(monkeypatch, csv_mode
     The CLI checks widths before it calls the model; this guards the rewording for whatever
     gets past that check (here: a loader made to return 5 features for a 3-feature model).
     """
-    from deepstep import cli, data
+    from deepstep import data
+    from deepstep.cli import evaluate as commands
 
     wide = data.Dataset(np.zeros((5, 4)), np.array([0, 1, 0, 1]))
-    monkeypatch.setattr(cli, "_load_for_model", lambda *a, **k: wide)
+    monkeypatch.setattr(commands, "_load_for_model", lambda *a, **k: wide)
     for args in (["evaluate", csv_model, "--data", "wide.csv"], ["predict", csv_model, "--data", "wide.csv"]):
         r = run(*args)
         assert_one_line_error(r, 1, r"The data \(wide\.csv\) has 5 feature columns but the model expects 3\.$")
@@ -401,7 +402,7 @@ def test_inconsistent_model_file_error_names_the_file(tmp_path, image_model, mon
     model = persistence.load(image_model)
     model.input_shape = (4, 4, 3)                 # 48 pixels for a 12-input model
     bad = tmp_path / "bad.npz"
-    monkeypatch.setattr(persistence, "_check_savable", lambda model: None)  # save refuses it otherwise
+    monkeypatch.setattr(state, "check_savable", lambda model: None)  # save refuses it otherwise
     persistence.save(model, bad)
     assert_one_line_error(run("info", bad), 1, rf"^deepstep: error: {re.escape(str(bad))}: its metadata is "
                                                r"inconsistent: input_shape \[4, 4, 3\]")
@@ -416,7 +417,8 @@ def test_evaluate_on_a_dataset_of_another_width(csv_model):
 
 def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     """The help's cat example omitted --init-rng mt19937 --seed 1 (test accuracy 0.76, not 0.80)."""
-    from deepstep import cli, data
+    from deepstep import data
+    from deepstep.cli import train as train_command
 
     text = run("train", "--help").output
     example = " ".join(text.split("Example (the seed's 4-layer cat classifier")[1].split("Options:")[0]
@@ -428,7 +430,7 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     args = example.split("deepstep train ", 1)[1].split()
     args[args.index("--epochs") + 1] = "1"
     small = data.load_dataset("moons")
-    monkeypatch.setattr(cli, "_load_training_data", lambda *a: small)
+    monkeypatch.setattr(train_command, "_load_training_data", lambda *a: small)
     out = tmp_path / "cat.npz"
     r = run("train", *args, "--out", out, "-q")
     assert r.exit_code == 0, r.output
@@ -474,10 +476,10 @@ def test_layers_with_an_empty_part_is_a_usage_error():
 
 def test_plot_title_uses_the_file_name(tmp_path, monkeypatch, csv_files):
     """The cost plot's title showed the full data path."""
-    from deepstep import cli
+    from deepstep.cli import train as train_command
 
     titles = []
-    monkeypatch.setattr(cli, "plot_history", lambda h, path, title=None: titles.append(title))
+    monkeypatch.setattr(train_command, "plot_history", lambda h, path, title=None: titles.append(title))
     r = run("train", "--data", csv_files[0], "--epochs", 1, "--plot", tmp_path / "p.png", "-q")
     assert r.exit_code == 0, r.output
     assert titles == ["deepstep on train.csv"]

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from deepstep.cli.experiment import experiment_command
 from deepstep.errors import DataError, InvalidParameterError
 
 experiments = pytest.importorskip("deepstep.experiments")
@@ -108,7 +109,7 @@ def test_command_prints_the_table_and_saves_plots(tmp_path):
     from click.testing import CliRunner
 
     runner = CliRunner()
-    out = runner.invoke(experiments.experiment_command,
+    out = runner.invoke(experiment_command,
                         ["optimization", "--engine", "steps", "--iterations", "5", "--out-dir", str(tmp_path)])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
@@ -116,9 +117,9 @@ def test_command_prints_the_table_and_saves_plots(tmp_path):
     assert sum("lr 0.0007" in line for line in lines) == 3 and sum("step decay" in line for line in lines) == 3
     assert (tmp_path / "optimization_steps_boundaries.png").is_file()
     assert (tmp_path / "optimization_steps_costs.png").is_file()
-    bad = runner.invoke(experiments.experiment_command, ["initialization", "--engine", "steps", "--seed", "1"])
+    bad = runner.invoke(experiment_command, ["initialization", "--engine", "steps", "--seed", "1"])
     assert bad.exit_code != 0 and "--seed" in bad.output
-    bad = runner.invoke(experiments.experiment_command, ["dropout"])
+    bad = runner.invoke(experiment_command, ["dropout"])
     assert bad.exit_code != 0
 
 
@@ -128,7 +129,7 @@ def test_command_default_out_dir_is_a_scratch_folder(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     monkeypatch.chdir(tmp_path)
-    out = CliRunner().invoke(experiments.experiment_command,
+    out = CliRunner().invoke(experiment_command,
                              ["optimization", "--engine", "steps", "--iterations", "2"])
     assert out.exit_code == 0, out.output
     assert sorted(p.name for p in (tmp_path / "out" / "experiments").iterdir()) == [
@@ -169,7 +170,7 @@ def test_command_data_dir_for_the_regularization_data(tmp_path, data_dir):
     from click.testing import CliRunner
 
     runner = CliRunner()
-    out = runner.invoke(experiments.experiment_command,
+    out = runner.invoke(experiment_command,
                         ["regularization", "--engine", "steps", "--iterations", "2", "--no-plots",
                          "--data-dir", str(data_dir)])
     assert out.exit_code == 0, out.output

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from deepstep import DeepNetwork, persistence
 from deepstep.errors import ModelFileError
+from deepstep.modelfile.format import checksum
 
 SETTINGS = {"deadline": None, "derandomize": True, "database": None,
             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -65,7 +66,7 @@ def _entries(raw):
 
 def _pack(meta, arrays, resign=True):
     if resign:
-        meta = dict(meta, checksum=persistence._checksum(meta, arrays))
+        meta = dict(meta, checksum=checksum(meta, arrays))
     buf = io.BytesIO()
     np.savez(buf, metadata=np.array(json.dumps(meta)), **arrays)
     return buf.getvalue()

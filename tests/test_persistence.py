@@ -8,6 +8,8 @@ import pytest
 
 from deepstep import DeepNetwork, persistence
 from deepstep.errors import ModelFileError, NotFittedError
+from deepstep.modelfile import FORMAT_VERSION, writer
+from deepstep.modelfile.format import checksum
 
 
 @pytest.fixture
@@ -108,7 +110,7 @@ def test_atomic_write_keeps_the_old_file(tmp_path, model, monkeypatch, problem):
         f.write(b"PK partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.np, "savez", crash)
+    monkeypatch.setattr(writer.np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
         persistence.save(model, p)
     assert p.read_bytes() == before
@@ -207,7 +209,7 @@ def test_newer_format_version(tmp_path, model):
 
     def bump(a):
         meta = json.loads(str(a["metadata"]))
-        meta["format_version"] = persistence.FORMAT_VERSION + 1
+        meta["format_version"] = FORMAT_VERSION + 1
         a["metadata"] = np.array(json.dumps(meta))
 
     _rewrite(p, bump)
@@ -224,7 +226,7 @@ def test_wrong_shapes_with_a_valid_checksum(tmp_path, model):
     meta = json.loads(str(arrays.pop("metadata")))
     arrays["theta"] = arrays["theta"][:-1]
     meta["arrays"]["theta"][1] = [arrays["theta"].size]
-    meta["checksum"] = persistence._checksum(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
     np.savez(p, metadata=np.array(json.dumps(meta)), **arrays)
     with pytest.raises(ModelFileError, match="theta has shape"):
         persistence.load(p)

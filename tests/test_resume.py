@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from deepstep import cli, persistence
+from deepstep import persistence
 from deepstep.cli import main
-from deepstep.cli_utils import ProgressBar, default_checkpoint_path
+from deepstep.cli import train as train_command
+from deepstep.cli.progress import ProgressBar
+from deepstep.cli.runtime import default_checkpoint_path
 
 PYTHON = sys.executable
 CLI = [PYTHON, "-c", "from deepstep.cli import main; main()"]
@@ -111,7 +113,7 @@ def interrupt_at(monkeypatch, batch, sig=signal.SIGINT):
             if next(count) == batch:
                 os.kill(os.getpid(), sig)
 
-    monkeypatch.setattr(cli, "ProgressBar", Bar)
+    monkeypatch.setattr(train_command, "ProgressBar", Bar)
 
 
 @pytest.mark.parametrize("extra,batch,where", [
@@ -136,7 +138,7 @@ def test_stop_and_resume_in_process(tmp_path, monkeypatch, csv_data, extra, batc
     assert r.exit_code == 130, r.output
     assert where in r.stderr and "Traceback" not in r.output
     assert not out.exists()
-    monkeypatch.setattr(cli, "ProgressBar", ProgressBar)
+    monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
     r = run("train", "--resume", ckpt, "-q")
     assert r.exit_code == 0, r.output
     assert_same_model(out, ref)
@@ -151,7 +153,7 @@ def test_a_second_signal_quits_at_once_without_a_checkpoint(tmp_path, monkeypatc
                 os.kill(os.getpid(), signal.SIGINT)
                 os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(cli, "ProgressBar", Bar)
+    monkeypatch.setattr(train_command, "ProgressBar", Bar)
     r = run("train", "--data", csv_data, *RUN, "--epochs", "3", "--checkpoint", tmp_path / "c.npz")
     assert r.exit_code == 130 and "interrupted" in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "c.npz").exists()
@@ -166,7 +168,7 @@ def test_interrupting_a_resumed_run_again(tmp_path, monkeypatch, csv_data):
     interrupt_at(monkeypatch, 20)
     r = run("train", "--resume", tmp_path / "c.npz", "-q")           # rewrites the same checkpoint
     assert r.exit_code == 130 and "epoch 3" in r.stderr, r.output
-    monkeypatch.setattr(cli, "ProgressBar", ProgressBar)
+    monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
     assert run("train", "--resume", tmp_path / "c.npz", "-q").exit_code == 0
     assert_same_model(tmp_path / "m.npz", tmp_path / "ref.npz")
 
@@ -182,7 +184,7 @@ def test_resume_refuses_other_data_and_new_hyperparameters(tmp_path, monkeypatch
     r = run("train", "--resume", ckpt, "--data", other)
     assert r.exit_code == 1 and "differs from the data the checkpoint" in r.stderr
     model = tmp_path / "plain.npz"
-    monkeypatch.setattr(cli, "ProgressBar", ProgressBar)
+    monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
     assert run("train", "--data", csv_data, "--epochs", "1", "--out", model, "-q").exit_code == 0
     r = run("train", "--resume", model)
     assert r.exit_code == 1 and "not a checkpoint of an interrupted" in r.stderr

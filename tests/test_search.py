@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from numpy.testing import assert_array_equal
 from scipy.stats import loguniform
 
+from deepstep.cli.search import search_command
 from deepstep.errors import DataError, InvalidParameterError
-from deepstep.search import influence, parse_param, parse_value, run_search, search_command
+from deepstep.search import influence, parse_param, parse_value, run_search
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepstep import DeepNetwork, HyperParameters
-from deepstep.sklearn import DeepClassifier, DeepRegressor, repetition_counts
+from deepstep.sklearn import DeepClassifier, DeepRegressor
+from deepstep.sklearn._base import repetition_counts
 
 # The common checks run on small networks, in float64 (the precision the checks'
 # tolerances are written for) and in float32, deepstep's default.

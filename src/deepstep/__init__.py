@@ -6,13 +6,12 @@ governs training is one :class:`HyperParameters`.
 """
 
 from . import steps
+from ._version import __version__
 from .activations import register_activation
 from .errors import DataError, DeepstepError, InvalidParameterError, ModelFileError, NotFittedError, TrainingDiverged
 from .hyperparameters import HyperParameters
 from .network import DeepNetwork
 from .training import Callback, History
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Callback", "DataError", "DeepNetwork", "DeepstepError", "History", "HyperParameters",

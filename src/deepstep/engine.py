@@ -204,7 +204,7 @@ class Engine:
     # them into separate arrays, so they are rebuilt on unpickling.
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("W", "b", "dW", "db", "_ws"):
+        for key in ("W", "b", "dW", "db", "grad", "_ws"):   # the gradient is rebuilt as zeros
             state.pop(key, None)
         return state
 

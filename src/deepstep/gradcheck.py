@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, NotFittedError
 
 __all__ = ["check_configurations", "check_model", "numerical_gradient", "relative_difference"]
 
@@ -72,9 +72,9 @@ def model_gradients(net, X, Y, epsilon=1e-7):
     Returns
     -------
     grad : ndarray of shape (n_params,)
-        ``net._engine.backward`` including the L2 term ``net.hp.l2``.
+        ``net.engine.backward`` including the L2 term ``net.hp.l2``.
     gradapprox : ndarray of shape (n_params,)
-        Finite differences of ``engine.cost`` (loss + L2) over ``net._engine.theta``.
+        Finite differences of ``engine.cost`` (loss + L2) over ``net.engine.theta``.
 
     Raises
     ------
@@ -83,8 +83,9 @@ def model_gradients(net, X, Y, epsilon=1e-7):
     InvalidParameterError
         If the model is not float64, or dropout is on (``keep_prob < 1``).
     """
-    net._require_built()
-    eng = net._engine
+    if not net.is_built:
+        raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
+    eng = net.engine
     if eng.dtype != np.float64:
         raise InvalidParameterError(
             f"Gradient checking needs a float64 model; this one is {eng.dtype}. Build it with "
@@ -96,14 +97,14 @@ def model_gradients(net, X, Y, epsilon=1e-7):
             f"keep_prob={net.hp.keep_prob}. Random masks make the cost a different function "
             f"at every evaluation."
         )
-    X = net._check_X(X)
+    X = net.check_input(X)
     Y = np.asarray(Y)
     if Y.shape[-1] != X.shape[1]:
         from .errors import DataError
 
         raise DataError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[-1]}; they must match.")
     Xs = net.scaler.transform(X, np.float64)                  # (n_x, m)
-    Yc = net._targets.encode_rows(Y, np.float64).T            # (n_y, m)
+    Yc = net.targets.encode_rows(Y, np.float64).T            # (n_y, m)
     l2 = net.hp.l2
     ws = eng.workspace(Xs.shape[1])
 
@@ -175,7 +176,7 @@ def _randomize(net, X, rng, z_max=4.0):
     cost, computed from probabilities, cannot resolve an ε step: that would
     measure the conditioning of the cost, not the backward pass.
     """
-    eng = net._engine
+    eng = net.engine
     for b in eng.b:
         b[...] = rng.normal(0.0, 0.5, size=b.shape)
     eng.forward(np.asarray(X, np.float64), eng.workspace(X.shape[1]))

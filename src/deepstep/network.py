@@ -82,6 +82,45 @@ class DeepNetwork:
     def output(self):
         return None if self._targets is None else self._targets.output
 
+    @property
+    def engine(self) -> Engine | None:
+        """The training engine once built: ``engine.theta`` is every W[l] and b[l] in one flat buffer.
+
+        For code that drives the model (the training loop, the estimators, the
+        CLI, gradient checks); None before :meth:`build`.
+        """
+        return self._engine
+
+    @property
+    def optimizer(self):
+        """The optimizer and its state over ``engine.theta`` (None before :meth:`build`)."""
+        return self._optimizer
+
+    @property
+    def targets(self) -> TargetEncoder | None:
+        """How labels map to the output layer (:class:`~deepstep.targets.TargetEncoder`), once built."""
+        return self._targets
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs trained so far, over every ``fit`` call (restored from model files)."""
+        return self._epochs_done
+
+    @epochs_done.setter
+    def epochs_done(self, value: int):
+        self._epochs_done = int(value)
+
+    def rng_states(self) -> dict:
+        """The states of the model's random generators: ``{"train": ..., "split": ...}`` (None if unset)."""
+        return {key: None if rng is None else rng.bit_generator.state
+                for key, rng in (("train", self._rng), ("split", self._split_rng))}
+
+    def set_rng_states(self, states: dict):
+        """Restore generator states given by :meth:`rng_states` (keys not given are left as they are)."""
+        for key, attr in (("train", "_rng"), ("split", "_split_rng")):
+            if states.get(key) is not None and getattr(self, attr) is not None:
+                getattr(self, attr).bit_generator.state = states[key]
+
     def build(self, n_x: int, targets: TargetEncoder):
         """Create the parameters for n_x inputs and the given output encoding."""
         hp = self.hp
@@ -176,7 +215,7 @@ class DeepNetwork:
             keeping a resumable ``train_state``.
         """
         hp = self.hp
-        X = self._check_X(X, fitting=not (warm_start and self.is_built))
+        X = self.check_input(X, fitting=not (warm_start and self.is_built))
         Y = np.asarray(Y)
         m = X.shape[1]
         if Y.shape[-1] != m:
@@ -206,7 +245,7 @@ class DeepNetwork:
         val = None
         if validation_data is not None:
             Xv, Yv = validation_data
-            Xv = self._check_X(Xv)
+            Xv = self.check_input(Xv)
             val = (self.scaler.transform(Xv, hp.dtype), self._targets.encode_rows(Yv, hp.dtype).T)
         if epochs is None:
             epochs = hp.epochs
@@ -265,13 +304,13 @@ class DeepNetwork:
     def predict_proba(self, X):
         """Output activations A[L] of shape (n_y, m): probabilities, or values for regression."""
         self._require_built()
-        X = self._check_X(X)
+        X = self.check_input(X)
         return self._engine.predict(self.scaler.transform(X, self.hp.dtype))
 
     def decision_function(self, X):
         """The output layer's pre-activation Z[L] (logits), shape (n_y, m)."""
         self._require_built()
-        X = self._check_X(X)
+        X = self.check_input(X)
         return self._engine.predict(self.scaler.transform(X, self.hp.dtype), logits=True)
 
     def predict(self, X):
@@ -282,7 +321,7 @@ class DeepNetwork:
     def evaluate(self, X, Y) -> dict:
         """Accuracy and log-loss (classification) or MSE and R² (regression)."""
         self._require_built()
-        X = self._check_X(X)
+        X = self.check_input(X)
         Y = np.asarray(Y)
         if Y.shape[-1] != X.shape[1]:
             raise DataError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[-1]}.")
@@ -312,23 +351,50 @@ class DeepNetwork:
         logs.update(metrics)
         return logs
 
-    # -- files ----------------------------------------------------------------------
+    # -- state and files -----------------------------------------------------------
+    def get_state(self, train_state=None, run=None, checkpoint=False):
+        """The whole model as ``(meta, arrays)``: JSON-able metadata and named NumPy arrays.
+
+        What :meth:`save` writes and :meth:`from_state` reads back (see
+        :mod:`deepstep.state`). ``train_state`` (a
+        :class:`~deepstep.training.TrainState`) and ``run`` (a JSON-able dict)
+        are stored for checkpoints.
+        """
+        from . import state
+
+        self._require_built()
+        return state.to_state(self, train_state=train_state, run=run, checkpoint=checkpoint)
+
+    @classmethod
+    def from_state(cls, meta, arrays):
+        """``(model, train_state)`` rebuilt from :meth:`get_state`'s output, every field validated.
+
+        Raises ModelFileError when anything is inconsistent (the state may
+        come from an untrusted file).
+        """
+        from . import state
+
+        return state.from_state(cls, meta, arrays)
+
     def save(self, path) -> str:
         """Write the model to ``path`` (a single ``.npz``, atomically, no pickle); returns the path.
 
         The file carries architecture, hyperparameters, parameters, optimizer
-        state, preprocessing, classes and history: see :mod:`deepstep.persistence`.
+        state, preprocessing, classes and history: see :mod:`deepstep.modelfile`.
         """
-        from .persistence import save
+        from . import modelfile
 
-        return save(self, path)
+        return modelfile.write(path, *self.get_state())
 
     @classmethod
     def load(cls, path) -> "DeepNetwork":
-        """Read a model written by :meth:`save` (or ``deepstep train --out``)."""
-        from .persistence import load
+        """Read a model written by :meth:`save` (or ``deepstep train --out``).
 
-        return load(path)
+        ModelFileError, naming the file, is the only error raised.
+        """
+        from . import modelfile
+
+        return modelfile.read(path, lambda meta, arrays: cls.from_state(meta, arrays)[0])
 
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:
@@ -354,12 +420,25 @@ class DeepNetwork:
         return (f"DeepNetwork(dims={dims}, activation={self.hp.activation!r}, "
                 f"optimizer={self.hp.optimizer!r}, learning_rate={self.hp.learning_rate:g})")
 
+    # -- pickling ---------------------------------------------------------------------
+    def __setstate__(self, state):
+        # The engine unpickles into writable memory (even from joblib's read-only memory maps);
+        # point the optimizer's state at the new parameter buffer.
+        self.__dict__.update(state)
+        if self._optimizer is not None and self._engine is not None:
+            self._optimizer.set_state(self._optimizer.get_state(), self._engine.theta)
+
     # -- checks -----------------------------------------------------------------------
     def _require_built(self):
         if self._engine is None:
             raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
 
-    def _check_X(self, X, fitting=False):
+    def check_input(self, X, fitting=False):
+        """X as an array of shape (n_x, m), checked: 2-D, real, finite, and of the model's width once built.
+
+        Raises DataError naming the problem (and the fix, e.g. ``X.T`` for
+        examples-by-features input).
+        """
         try:
             X = np.asarray(X)
         except Exception as exc:  # ragged nested lists

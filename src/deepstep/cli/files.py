@@ -15,12 +15,12 @@ import sys
 import click
 import numpy as np
 
-from .cli_utils import output_error
-from .errors import DataError
+from ..errors import DataError
+from .runtime import output_error
 
 
 def _load_training_data(data_path, test_path, dataset, label_col):
-    from . import data
+    from .. import data
 
     if data_path and dataset:
         raise click.UsageError("Give either --data FILE or --dataset NAME, not both.")
@@ -47,7 +47,7 @@ _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 
 def _load_for_model(model, path, label_col, dataset=None):
     """Data for a trained model: a file (labels optional) or a bundled dataset's test split."""
-    from . import data
+    from .. import data
 
     if dataset:
         if path:
@@ -88,8 +88,8 @@ def _cli_width_errors(source):
 
 
 def _load_model(path):
-    from . import persistence
-    from .errors import ModelFileError
+    from .. import persistence
+    from ..errors import ModelFileError
 
     try:
         return persistence.load(path)

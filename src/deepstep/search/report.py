@@ -179,7 +179,7 @@ def write_outputs(result, out, method, seed, fixed, epochs, where):
             "influence": result.influence}
     files["params"] = out / "best_params.json"
     files["params"].write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    from . import persistence
+    from .. import persistence
 
     files["model"] = Path(persistence.save(result.best_estimator.network_, out / "best_model.npz"))
     files["plot"] = plot_search(result.rows, result.influence, out / "search.png", result.scoring,

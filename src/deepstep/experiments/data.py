@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = (ROOT.parent / "shared" / "data").resolve()
 
 

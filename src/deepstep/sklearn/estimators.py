@@ -39,11 +39,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
-from ._sklearn_base import _HP, _DeepEstimator
-from ._sklearn_base import HP_FIELDS as HP_FIELDS  # re-exported: deepstep.sklearn.HP_FIELDS
-from ._sklearn_base import repetition_counts as repetition_counts  # re-exported (used by the tests)
-from .errors import InvalidParameterError
-from .targets import TargetEncoder
+from ..errors import InvalidParameterError
+from ..targets import TargetEncoder
+from ._base import _HP, _DeepEstimator
 
 __all__ = ["DeepClassifier", "DeepRegressor"]
 
@@ -207,7 +205,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         return TargetEncoder(out, "labels", self.classes_, 1 if out == "sigmoid" else k)
 
     def _adopt_targets(self, net):
-        enc = net._targets
+        enc = net.targets
         self._multilabel = enc.mode == "matrix"
         self._resolved_output = enc.output
         if self._multilabel:

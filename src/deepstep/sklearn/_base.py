@@ -9,7 +9,6 @@ attributes and pickling; the two estimators add their targets and their API.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import numbers
 import sys
@@ -19,12 +18,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .errors import InvalidParameterError
-from .hyperparameters import HyperParameters
-from .network import DeepNetwork
-from .preprocessing import Scaler
-from .targets import TargetEncoder
-from .training import Callback
+from ..errors import InvalidParameterError
+from ..hyperparameters import HyperParameters
+from ..network import DeepNetwork
+from ..preprocessing import Scaler
+from ..targets import TargetEncoder
+from ..training import Callback
 
 _HP = {f.name: f.default for f in dataclasses.fields(HyperParameters)}
 HP_FIELDS = tuple(_HP)
@@ -63,30 +62,6 @@ def repetition_counts(weights, max_rows):
     expected = np.cumsum(w) * (rows / total)
     edges = np.floor(expected + 0.5).astype(np.int64)   # ±0.5 margin: exact for integer ratios
     return np.diff(edges, prepend=0)
-
-
-def _portable_network(net):
-    """A shallow copy of ``net`` to pickle, without the gradient buffer.
-
-    The engine leaves out its per-layer views and workspaces itself and
-    rebuilds them, with a zero gradient, when unpickled (``Engine.__getstate__``
-    and ``__setstate__``); the gradient is left out here too, so that a pickle
-    holds the parameters once.
-    """
-    net = copy.copy(net)
-    net._engine = copy.copy(net._engine)
-    net._engine.grad = None
-    return net
-
-
-def _relink_optimizer(net):
-    """After unpickling: rebuild the optimizer buffers in writable memory.
-
-    A read-only memory map (joblib) cannot be trained. The engine has already
-    made ``theta`` writable and its ``W[l]``, ``b[l]`` views of it again.
-    """
-    opt = net._optimizer
-    opt.set_state(opt.get_state(), net._engine.theta)
 
 
 class _DeepEstimator(BaseEstimator):
@@ -271,20 +246,8 @@ class _DeepEstimator(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
         net = self.network_
         Xs = net.scaler.transform(X.T, net.hp.dtype)             # (n_x, m)
-        out = net._engine.predict(Xs, chunk=_PREDICT_CHUNK, logits=logits)
+        out = net.engine.predict(Xs, chunk=_PREDICT_CHUNK, logits=logits)
         return np.ascontiguousarray(out.T, dtype=np.float64)
-
-    # -- pickling -------------------------------------------------------------------------------
-    def __getstate__(self):
-        state = super().__getstate__()
-        if state.get("network_") is not None:
-            state = {**state, "network_": _portable_network(state["network_"])}
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if self.__dict__.get("network_") is not None:
-            _relink_optimizer(self.network_)
 
     def summary(self) -> str:
         """The network's layer table (shapes of W, b, Z, A and parameter counts)."""

@@ -46,22 +46,17 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import steps
-from .errors import InvalidParameterError
-from .experiments_data import DEFAULT_DATA_DIR, ROOT, load_circles, load_football, load_moons  # noqa: F401
-from .experiments_plots import make_out_dir, plot_result
-
-if TYPE_CHECKING:
-    from .cli_experiment import experiment_command
+from .. import steps
+from ..errors import InvalidParameterError
+from .data import load_circles, load_football, load_moons
+from .plots import make_out_dir, plot_result
 
 __all__ = [
-    "ENGINES", "EXPERIMENTS", "ExperimentResult", "Row", "experiment_command", "initialization",
-    "load_circles", "load_football", "load_moons", "optimization", "plot_result", "regularization",
-    "run_experiment",
+    "DEFAULT_OUT_DIR", "ENGINES", "EXPERIMENTS", "ExperimentResult", "Row", "initialization", "optimization",
+    "regularization", "run_experiment",
 ]
 
 ENGINES = ("model", "steps")
@@ -195,7 +190,7 @@ def _steps_minibatch(X, Y, parameters, optimizer, learning_rate, epochs, every, 
 
 # --- the same through the model --------------------------------------------------------
 def _hp(**kw):
-    from .hyperparameters import HyperParameters
+    from ..hyperparameters import HyperParameters
 
     base = {"activation": "relu", "output": "sigmoid", "preprocess": "none", "dtype": "float64",
             "shuffle": True}
@@ -210,8 +205,8 @@ def _model_fit(hp, X, Y, start):
     here from a local ``RandomState(3)`` (the same stream) so that NumPy's global
     generator is left alone.
     """
-    from .initializers import initialize
-    from .network import DeepNetwork
+    from ..initializers import initialize
+    from ..network import DeepNetwork
 
     if start == "course":
         dims = [X.shape[0], *hp.layers, 1]
@@ -387,7 +382,7 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
         Passed to the experiment (``iterations``/``epochs``, ``data_dir``, ``decay``).
     """
     if name not in EXPERIMENTS:
-        from .errors import unknown_name
+        from ..errors import unknown_name
         raise unknown_name("experiment", name, EXPERIMENTS)
     _check_engine(engine)
     if start != "course" and (isinstance(start, bool) or not isinstance(start, (int, np.integer))
@@ -401,11 +396,3 @@ def run_experiment(name, out_dir=None, quick=False, engine="model", *, start="co
         result.plots = plot_result(result, out_dir)
     return result
 
-
-def __getattr__(name):
-    # The click command lives in cli_experiment.py; loaded on first use, so the Python API needs no click.
-    if name == "experiment_command":
-        from .cli_experiment import experiment_command
-
-        return experiment_command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

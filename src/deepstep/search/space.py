@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .errors import InvalidParameterError, did_you_mean
+from ..errors import InvalidParameterError, did_you_mean
 
 
 def default_space(method="random"):
@@ -111,7 +111,7 @@ def parse_param(spec, method="random", grid_points=3):
 
 def check_space(space, fixed, estimator_cls, method):
     """Reject unknown names and impossible values before any worker starts."""
-    from .hyperparameters import HyperParameters
+    from ..hyperparameters import HyperParameters
 
     allowed = set(estimator_cls().get_params())
     for name in list(space) + list(fixed):

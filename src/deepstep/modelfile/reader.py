@@ -1,16 +1,17 @@
-"""Reading a model file that is not trusted: the archive, every .npy header, the metadata, the rebuild.
+"""Reading a model file that is not trusted: the archive, every .npy header, the metadata, the checksum.
 
-:func:`deepstep.persistence.load` and :func:`~deepstep.persistence.load_checkpoint`
-call :func:`read_model_file`; the format itself (and the writer) is in
-:mod:`deepstep.persistence`.
-
-The loader treats every file as untrusted. It reads the zip directory itself
+The reader treats every file as untrusted. It reads the zip directory itself
 (``zipfile``), parses each ``.npy`` header with ``numpy.lib.format`` and checks
 the declared dtype and shape against the metadata and against the bytes the
 entry really holds *before* reading any array, so a file that declares a
 10^12-element array is refused without allocating it. Entries must be stored
 uncompressed (as ``np.savez`` writes them), so what is read is never larger than
 the file itself. Any other failure, whatever its type, becomes ModelFileError.
+
+It returns plain JSON and arrays; :func:`read` optionally hands them to a
+``build(meta, arrays)`` callable (the model's :meth:`DeepNetwork.from_state`)
+inside the same guard, so that nothing a file holds raises anything but
+ModelFileError.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import zipfile
 
 import numpy as np
 
-from .errors import DeepstepError, ModelFileError
-from .persistence import _TS_SCALARS, FORMAT_NAME, FORMAT_VERSION, _checksum
+from ..errors import DeepstepError, ModelFileError
+from .format import FORMAT_NAME, FORMAT_VERSION, checksum
 
 MAX_METADATA_BYTES = 64 << 20          # JSON metadata (history included) of any sane model
 _NPY_MAGIC = b"\x93NUMPY"
@@ -31,8 +32,12 @@ _ARRAY_DTYPES = frozenset({"float16", "float32", "float64", "int8", "int16", "in
                            "uint8", "uint16", "uint32", "uint64", "bool"})
 
 
-def read_model_file(path, with_meta=False):
-    """(model, train_state[, metadata]) from the file at ``path``; ModelFileError is the only error."""
+def read(path, build=None):
+    """``(meta, arrays)`` from the file at ``path``, or ``build(meta, arrays)`` when given.
+
+    ModelFileError, naming the file, is the only error raised, whatever the
+    file holds, including errors raised by ``build``.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"Model file not found: {path}")
@@ -40,7 +45,7 @@ def read_model_file(path, with_meta=False):
         raise ModelFileError(f"{path} is a directory, not a deepstep model file.")
     try:
         meta, arrays = _read_archive(path)
-        model, ts = _rebuild(meta, arrays)
+        return (meta, arrays) if build is None else build(meta, arrays)
     except ModelFileError as exc:
         if path in str(exc):
             raise
@@ -52,7 +57,6 @@ def read_model_file(path, with_meta=False):
         # raises anything but ModelFileError.
         msg = f"{type(exc).__name__}: {exc}" if not isinstance(exc, DeepstepError) else str(exc)
         raise ModelFileError(f"{path} is not a valid deepstep model: {msg}") from None
-    return (model, ts, meta) if with_meta else (model, ts)
 
 
 def _read_archive(path):
@@ -96,7 +100,7 @@ def _read_archive(path):
             raise
         except Exception as exc:  # noqa: BLE001 -- bad header, CRC, EOF: all mean corrupt
             raise ModelFileError(f"{path} is corrupt or truncated: {exc}.") from None
-    if meta.get("checksum") != _checksum(meta, arrays):
+    if meta.get("checksum") != checksum(meta, arrays):
         raise ModelFileError(f"{path} is corrupt: its checksum does not match its contents "
                              f"(the file was modified or damaged after it was saved).")
     return meta, arrays
@@ -194,154 +198,3 @@ def _read_member(zf, info, path, dtype, shape):
             raise ModelFileError(f"{where} is corrupt: trailing bytes after the array.")
     return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").copy()
 
-
-def _check(cond, what):
-    if not cond:
-        raise ModelFileError(f"its metadata is inconsistent: {what}.")
-
-
-def _is_int(v, lo=0):
-    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
-
-
-def _str_list(v, n=None):
-    return isinstance(v, list) and all(isinstance(s, str) for s in v) and (n is None or len(v) == n)
-
-
-def _rebuild(meta, arrays):
-    """A DeepNetwork from checked metadata and arrays; every field validated before use."""
-    from .hyperparameters import HyperParameters
-    from .network import DeepNetwork
-    from .preprocessing import Scaler
-    from .targets import TargetEncoder
-    from .training import History, TrainState
-
-    hp_dict = meta.get("hyperparameters")
-    _check(isinstance(hp_dict, dict), "'hyperparameters' is not a table")
-    hp = HyperParameters.from_dict(hp_dict)
-    dims = meta.get("layer_dims")
-    _check(isinstance(dims, list) and len(dims) >= 2 and all(_is_int(d, 1) for d in dims),
-           f"layer_dims {dims!r} is not a list of positive ints")
-    _check(list(hp.layers) == dims[1:-1], f"layer_dims {dims} do not match the hyperparameters' "
-                                          f"layers {list(hp.layers)}")
-    theta = arrays["theta"]
-    n_params = sum(dims[i] * dims[i - 1] + dims[i] for i in range(1, len(dims)))
-    # The parameter count follows from layer_dims; check it against the array really in the file
-    # *before* building (allocating) the network, so absurd dims are refused cheaply.
-    _check(theta.shape == (n_params,) and theta.dtype == np.dtype(hp.dtype),
-           f"theta has shape {theta.shape} and dtype {theta.dtype}; layers {dims} in {hp.dtype} need "
-           f"shape ({n_params},)")
-    targets = meta.get("targets")
-    _check(isinstance(targets, dict) and targets.get("output") in ("sigmoid", "softmax", "linear")
-           and targets.get("mode") in ("labels", "matrix") and targets.get("n_outputs") == dims[-1],
-           f"targets {targets!r} do not describe {dims[-1]} outputs")
-    classes = targets.get("classes")
-    if classes is not None:
-        _check(isinstance(classes, list) and len(classes) >= 2
-               and len({type(c) for c in classes}) == 1 and isinstance(classes[0], (int, float, str))
-               and len(classes) == (2 if targets["output"] == "sigmoid" else dims[-1]),
-               f"classes {str(classes)[:80]} do not fit a {targets['output']} output of {dims[-1]} units")
-        _check(sorted(classes) == classes and len(set(classes)) == len(classes), "classes are not sorted")
-    elif targets["mode"] == "labels":
-        raise ModelFileError("its metadata is inconsistent: a label model without classes.")
-    acts = meta.get("activations")
-    _check(acts is None or acts == [*hp.hidden_activations, targets["output"]],
-           f"activations {acts!r} do not match the hyperparameters")
-
-    _check(bool(np.isfinite(theta).all()), "the parameters contain NaN or inf (save() never writes those)")
-    model = DeepNetwork(hp)
-    model.build(dims[0], TargetEncoder.from_dict(targets))
-    _check(model.layer_dims == dims, f"layer dims {dims} do not match the hyperparameters "
-                                     f"({model.layer_dims})")
-    eng = model._engine
-    eng.theta[...] = theta
-
-    opt = meta.get("optimizer")
-    _check(isinstance(opt, dict) and opt.get("name") == model._optimizer.name and _is_int(opt.get("t"))
-           and opt.get("slots") == sorted(model._optimizer.slots),
-           f"optimizer state {str(opt)[:80]} does not fit optimizer {hp.optimizer!r}")
-    state = {"t": opt["t"]}
-    for k in opt["slots"]:
-        a = arrays.get(f"opt_{k}")
-        if a is None or a.shape != eng.theta.shape or a.dtype != eng.theta.dtype:
-            raise ModelFileError(f"optimizer state {k!r} has shape {None if a is None else a.shape} and dtype "
-                                 f"{None if a is None else a.dtype}, expected {eng.theta.shape} "
-                                 f"{eng.theta.dtype}.")
-        _check(bool(np.isfinite(a).all()), f"optimizer state {k!r} contains NaN or inf")
-        state[k] = a
-    model._optimizer.set_state(state, eng.theta)
-
-    kind = meta.get("scaler")
-    scaler = {k[len("scaler_"):]: v for k, v in arrays.items() if k.startswith("scaler_")}
-    _check(kind in ("none", "standardize", "minmax", "divide255"), f"scaler {kind!r} is unknown")
-    needs = {"shift", "factor"} if kind in ("standardize", "minmax") else set()
-    _check(set(scaler) == needs, f"a {kind!r} scaler with arrays {sorted(scaler)}")
-    for k, v in scaler.items():
-        if v.shape != (dims[0],) or v.dtype != np.float64:
-            raise ModelFileError(f"scaler {k!r} has shape {v.shape} and dtype {v.dtype}, expected "
-                                 f"({dims[0]},) float64.")
-        _check(bool(np.isfinite(v).all()) and float(np.abs(v).max(initial=0)) < 1e30,
-               f"scaler {k!r} holds NaN, inf or absurd values")
-    model.scaler = Scaler.from_arrays(kind, scaler)
-
-    shape = meta.get("input_shape")
-    _check(shape is None or (isinstance(shape, list) and 2 <= len(shape) <= 3
-                             and all(_is_int(s, 1) for s in shape) and math.prod(shape) == dims[0]),
-           f"input_shape {shape!r} does not hold {dims[0]} features")
-    model.input_shape = None if shape is None else tuple(shape)
-    names = meta.get("feature_names")
-    _check(names is None or _str_list(names, dims[0]), f"feature_names do not name {dims[0]} features")
-    model.feature_names = names
-    cnames = meta.get("class_names")
-    _check(cnames is None or _str_list(cnames), "class_names is not a list of text")
-    if cnames is not None:
-        model.class_names = cnames
-    epochs_done = meta.get("epochs_done", 0)
-    _check(_is_int(epochs_done), f"epochs_done is {epochs_done!r}")
-    model._epochs_done = epochs_done
-
-    hist = meta.get("history") or {}
-    _check(isinstance(hist, dict) and isinstance(hist.get("records", {}), dict)
-           and all(isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                               for x in v) for v in hist.get("records", {}).values())
-           and isinstance(hist.get("stopped"), (str, type(None)))
-           and (hist.get("best_epoch") is None or _is_int(hist.get("best_epoch"))),
-           "the training history is not a table of numbers")
-    model.history = History.from_dict(hist)
-
-    rng = meta.get("rng") or {}
-    _check(isinstance(rng, dict), "rng is not a table")
-    for attr, key in (("_rng", "train"), ("_split_rng", "split")):
-        st = rng.get(key)
-        if st is not None and getattr(model, attr, None) is not None:
-            gen = getattr(model, attr)
-            _check(isinstance(st, dict) and st.get("bit_generator") == gen.bit_generator.state["bit_generator"],
-                   f"the {key} random generator state is not a {type(gen.bit_generator).__name__} state")
-            gen.bit_generator.state = st
-
-    ts = None
-    tsd = meta.get("train_state")
-    if tsd is not None:
-        ts = _train_state(tsd, arrays, eng.theta, TrainState)
-    return model, ts
-
-
-def _train_state(tsd, arrays, theta, TrainState):
-    _check(isinstance(tsd, dict) and set(tsd) == set(_TS_SCALARS), "train_state has the wrong fields")
-    _check(_is_int(tsd["epoch"]) and _is_int(tsd["position"]) and _is_int(tsd["bad_epochs"])
-           and all(isinstance(tsd[k], (int, float)) and not isinstance(tsd[k], bool)
-                   for k in ("cost_sum", "correct", "best_cost"))
-           and (tsd["best_epoch"] is None or _is_int(tsd["best_epoch"]))
-           and isinstance(tsd["extras"], dict), "train_state has values of the wrong type")
-    ts = TrainState(**tsd)
-    ts.perm = arrays.get("ts_perm")
-    if ts.perm is not None:
-        m = ts.perm.size
-        _check(ts.perm.ndim == 1 and np.issubdtype(ts.perm.dtype, np.integer)
-               and np.array_equal(np.sort(ts.perm), np.arange(m)) and ts.position <= m,
-               "the interrupted epoch's permutation is not a permutation")
-    ts.best_theta = arrays.get("ts_best_theta")
-    if ts.best_theta is not None:
-        _check(ts.best_theta.shape == theta.shape and ts.best_theta.dtype == theta.dtype
-               and bool(np.isfinite(ts.best_theta).all()), "the best weights have the wrong shape or values")
-    return ts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .experiments import DEFAULT_OUT_DIR, ENGINES, EXPERIMENTS, run_experiment
+from ..experiments import DEFAULT_OUT_DIR, ENGINES, EXPERIMENTS, run_experiment
 
 
 @click.command("experiment")

@@ -1,81 +1,27 @@
-"""The ``deepstep`` command: train, evaluate, predict, info, gradcheck.
-
-``deepstep train`` with no arguments trains the default network on the bundled
-breast-cancer data and prints train and test accuracy. Every hyperparameter
-of :class:`deepstep.HyperParameters` is an option of ``train``
-(``--learning-rate``, ``--layers 20,7,5``, ``--batch-size full``, ...),
-generated from the dataclass so the two never diverge.
-
-Errors that are the user's to fix (a missing file, a bad value, a corrupt
-model) print one line ``deepstep: error: ...`` on stderr and exit with 1
-(data/file) or 2 (usage); see ``deepstep --help`` for the exit codes.
-"""
+"""``deepstep train``: a new run or a resumed one; Ctrl-C and SIGTERM end in a checkpoint."""
 
 from __future__ import annotations
 
 import os
 import shlex
-import sys
 import time
 
 import click
-import numpy as np
 
-from . import __version__
-from .cli_io import (
-    _cli_width_errors,
-    _load_for_model,
-    _load_model,
+from ..errors import DataError
+from .files import (
     _load_training_data,
     _short_source,
-    _write_csv,
-    _write_predictions,
 )
-from .cli_utils import (
-    EXIT_CODES_EPILOG,
-    GracefulStop,
-    ProgressBar,
-    check_output_path,
-    class_label,
-    data_fingerprint,
-    default_checkpoint_path,
-    format_metrics,
-    history_tail,
-    hyperparameter_options,
-    load_image,
-    output_error,
-    plot_history,
-    pop_hyperparameters,
-    run_group,
-)
-from .cli_utils import label_column as parse_label_column
-from .errors import DataError, DeepstepError
+from .options import hyperparameter_options, pop_hyperparameters
+from .options import label_column as parse_label_column
+from .output import format_metrics, plot_history
+from .progress import ProgressBar
+from .runtime import EXIT_CODES_EPILOG, check_output_path, data_fingerprint, default_checkpoint_path, output_error
+from .signals import GracefulStop
 
 
-class _DeepstepGroup(click.Group):
-    """A click group whose ``main`` maps deepstep's errors to one line and an exit code."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        code = run_group(super().main, args, prog_name or "deepstep",
-                         dict(extra, complete_var=complete_var))
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-@click.group(cls=_DeepstepGroup, epilog=EXIT_CODES_EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="deepstep")
-def main():
-    """deepstep: deep neural networks, step by step, in Python and NumPy.
-
-    Start with `deepstep train`: it trains the default network on the bundled
-    breast-cancer data and prints train and test accuracy.
-    """
-
-
-# --- train ------------------------------------------------------------------------------
-@main.command(epilog=EXIT_CODES_EPILOG)
+@click.command(epilog=EXIT_CODES_EPILOG)
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="training data: .csv (one example per row), .npz, .h5 (images) or .mat")
 @click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
@@ -163,7 +109,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     if test_ds is not None and test_ds.y is not None:
         click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
     if out_path:
-        from . import persistence
+        from .. import persistence
 
         try:
             persistence.save(net, out_path)
@@ -183,8 +129,8 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
 
 def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path):
     """A new run: the network, the run record a checkpoint keeps, and the data."""
-    from .hyperparameters import HyperParameters
-    from .network import DeepNetwork
+    from ..hyperparameters import HyperParameters
+    from ..network import DeepNetwork
 
     label_col = parse_label_column(label_column)
     hp = HyperParameters(**overrides)                     # validate before loading data
@@ -212,8 +158,8 @@ def _describe_data(net, train_ds):
 
 def _resume(path, overrides, data_path, test_path, dataset, label_column):
     """The network, run record and data of an interrupted run, checked to be the same data."""
-    from . import persistence
-    from .errors import ModelFileError
+    from .. import persistence
+    from ..errors import ModelFileError
 
     if overrides:
         flags = ", ".join("--" + k.replace("_", "-") for k in overrides)
@@ -238,10 +184,10 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
 
 def _save_checkpoint(net, stopper, path, run_info):
     """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143."""
-    from . import persistence
+    from .. import persistence
 
     if stopper.theta is not None:
-        net._engine.theta[...] = stopper.theta
+        net.engine.theta[...] = stopper.theta
     state = stopper.state
     try:
         persistence.save_checkpoint(net, path, train_state=state, run=run_info)
@@ -252,130 +198,3 @@ def _save_checkpoint(net, stopper, path, run_info):
     click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
                f"resume with: deepstep train --resume {shlex.quote(str(path))}", err=True)
     return stopper.exit_code
-
-
-# --- evaluate / predict --------------------------------------------------------------------
-@main.command(epilog=EXIT_CODES_EPILOG)
-@click.argument("model_path", metavar="MODEL")
-@click.option("--data", "data_path", metavar="FILE", help="labelled data in any format train reads")
-@click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
-@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column (default: the last)")
-def evaluate(model_path, data_path, dataset, label_column):
-    """Print a saved model's metrics on labelled data."""
-    model = _load_model(model_path)
-    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset)
-    if ds.y is None:
-        raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
-                        f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
-    with _cli_width_errors(data_path or f"dataset {dataset}"):
-        metrics = model.evaluate(ds.X, ds.y)
-    click.echo(format_metrics("", metrics, ds.n_examples))
-
-
-@main.command(epilog=EXIT_CODES_EPILOG)
-@click.argument("model_path", metavar="MODEL")
-@click.option("--data", "data_path", metavar="FILE",
-              help="examples to predict (a CSV may have the label column or not)")
-@click.option("--image", "images", multiple=True, metavar="PHOTO",
-              help="an image file for an image model (resized to the model's input); repeatable")
-@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
-              help="also write the predictions to this CSV file (--data: instead of standard output; "
-                   "--image: columns image, label, probability)")
-def predict(model_path, data_path, images, label_column, out_path):
-    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
-    if bool(data_path) == bool(images):
-        raise click.UsageError("Give either --data FILE or --image PHOTO.")
-    check_output_path(out_path, "--out")
-    model = _load_model(model_path)
-    if images:
-        if model.input_shape is None:
-            raise DataError(f"{model_path} was not trained on images (it has no input image shape); "
-                            f"use --data with {model.layer_dims[0]} features per example.")
-        X = np.hstack([load_image(p, model.input_shape) for p in images])   # (h*w*c, k)
-        with _cli_width_errors("the images"):
-            labels, proba = model.predict(X), model.predict_proba(X)
-        rows = []
-        for i, p in enumerate(images):
-            conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
-            conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
-            click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
-            rows.append([p, class_label(model, labels[0, i]), f"{conf:.6g}"])
-        if out_path:
-            _write_csv(out_path, [["image", "label", "probability"], *rows])
-            click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
-        return
-    ds = _load_for_model(model, data_path, parse_label_column(label_column))
-    with _cli_width_errors(data_path):
-        _write_predictions(model, ds.X, out_path)
-
-
-# --- info -----------------------------------------------------------------------------
-@main.command(epilog=EXIT_CODES_EPILOG)
-@click.argument("model_path", metavar="MODEL")
-@click.option("--tail", type=click.IntRange(min=0), default=5, show_default=True,
-              help="epochs of history to show")
-def info(model_path, tail):
-    """Show a saved model: layers, hyperparameters, data and training history."""
-    model = _load_model(model_path)
-    click.echo(f"{model_path}: {model!r}")
-    click.echo(model.summary())
-    click.echo("\nhyperparameters:")
-    for k, v in model.hp.to_dict().items():
-        click.echo(f"  {k:20s} {v}")
-    click.echo("\ndata:")
-    click.echo(f"  {'features':20s} {model.layer_dims[0]}")
-    if model.input_shape is not None:
-        click.echo(f"  {'input_shape':20s} {tuple(model.input_shape)}")
-    if model.feature_names:
-        names = ", ".join(model.feature_names[:5]) + (", ..." if len(model.feature_names) > 5 else "")
-        click.echo(f"  {'feature_names':20s} {names}")
-    if model.classes is not None:
-        click.echo(f"  {'classes':20s} {', '.join(class_label(model, c) for c in model.classes)}")
-    click.echo(f"  {'output':20s} {model.output}")
-    click.echo(f"  {'preprocess':20s} {model.scaler.kind}")
-    h = model.history
-    click.echo(f"\ntrained for {model._epochs_done} epochs"
-               + (f" (stopped: {h.stopped}, best epoch {h.best_epoch})" if h.stopped else "") + ":")
-    click.echo(history_tail(h, tail))
-
-
-# --- gradcheck ----------------------------------------------------------------------------
-@main.command(epilog=EXIT_CODES_EPILOG)
-@click.option("--seed", default=0, show_default=True, help="seeds the random networks and data")
-@click.option("-n", "n", type=click.IntRange(min=1), default=1, show_default=True,
-              help="random networks per configuration")
-@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=1e-7, show_default=True,
-              help="largest acceptable relative difference (> 0)")
-@click.option("--verbose", "-v", is_flag=True, help="one line per network checked")
-def gradcheck(seed, n, threshold, verbose):
-    """Check backpropagation against finite differences (ε = 1e-7, float64).
-
-    Every hidden activation × output (sigmoid, softmax, linear) × L2 off/on,
-    on small random networks. Exits 1 if any relative difference exceeds the
-    threshold.
-    """
-    from . import gradcheck as gc
-
-    if not hasattr(gc, "check_configurations"):
-        raise DeepstepError("deepstep.gradcheck.check_configurations is not available in this build.")
-    results = gc.check_configurations(seed=seed, n=n)
-    worst = max(d for _, d in results)
-    for cfg, d in results:
-        if verbose or d > threshold:
-            layers = ",".join(map(str, cfg["layers"])) or "-"
-            click.echo(f"{cfg['activation']:>10s} -> {cfg['output']:<7s} l2={cfg['l2']:<6.3g} "
-                       f"layers={layers:<8s} {d:.3e} {'ok' if d <= threshold else 'FAIL'}")
-    bad = sum(d > threshold for _, d in results)
-    click.echo(f"gradcheck: {len(results)} networks, largest relative difference {worst:.3e} "
-               f"({'all below' if not bad else f'{bad} above'} {threshold:g})")
-    if bad:
-        click.get_current_context().exit(1)
-
-
-# --- commands owned by other modules --------------------------------------------------------
-from .cli_experiment import experiment_command  # noqa: E402  (registered after main is defined)
-from .search import search_command  # noqa: E402
-
-main.add_command(search_command)
-main.add_command(experiment_command)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .cli_utils import label_column as _label
-from .errors import InvalidParameterError
-from .search import METHODS, TASKS, load_search_data, run_search
-from .search_backends import BACKENDS
-from .search_report import format_value
-from .search_space import parse_param, parse_value
+from ..errors import InvalidParameterError
+from ..search import METHODS, TASKS, load_search_data, run_search
+from ..search.backends import BACKENDS
+from ..search.report import format_value
+from ..search.space import parse_param, parse_value
+from .options import label_column as _label
 
 
 @click.command("search", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,0 +1,6 @@
+"""``python -m deepstep``: the ``deepstep`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

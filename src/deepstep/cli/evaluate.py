@@ -1,0 +1,73 @@
+"""``deepstep evaluate`` and ``deepstep predict``: a saved model on labelled or new data."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from ..errors import DataError
+from .files import (
+    _cli_width_errors,
+    _load_for_model,
+    _load_model,
+    _write_csv,
+    _write_predictions,
+)
+from .options import label_column as parse_label_column
+from .output import class_label, format_metrics, load_image
+from .runtime import EXIT_CODES_EPILOG, check_output_path
+
+
+@click.command(epilog=EXIT_CODES_EPILOG)
+@click.argument("model_path", metavar="MODEL")
+@click.option("--data", "data_path", metavar="FILE", help="labelled data in any format train reads")
+@click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
+@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column (default: the last)")
+def evaluate(model_path, data_path, dataset, label_column):
+    """Print a saved model's metrics on labelled data."""
+    model = _load_model(model_path)
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset)
+    if ds.y is None:
+        raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
+                        f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
+    with _cli_width_errors(data_path or f"dataset {dataset}"):
+        metrics = model.evaluate(ds.X, ds.y)
+    click.echo(format_metrics("", metrics, ds.n_examples))
+
+
+@click.command(epilog=EXIT_CODES_EPILOG)
+@click.argument("model_path", metavar="MODEL")
+@click.option("--data", "data_path", metavar="FILE",
+              help="examples to predict (a CSV may have the label column or not)")
+@click.option("--image", "images", multiple=True, metavar="PHOTO",
+              help="an image file for an image model (resized to the model's input); repeatable")
+@click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
+              help="also write the predictions to this CSV file (--data: instead of standard output; "
+                   "--image: columns image, label, probability)")
+def predict(model_path, data_path, images, label_column, out_path):
+    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
+    if bool(data_path) == bool(images):
+        raise click.UsageError("Give either --data FILE or --image PHOTO.")
+    check_output_path(out_path, "--out")
+    model = _load_model(model_path)
+    if images:
+        if model.input_shape is None:
+            raise DataError(f"{model_path} was not trained on images (it has no input image shape); "
+                            f"use --data with {model.layer_dims[0]} features per example.")
+        X = np.hstack([load_image(p, model.input_shape) for p in images])   # (h*w*c, k)
+        with _cli_width_errors("the images"):
+            labels, proba = model.predict(X), model.predict_proba(X)
+        rows = []
+        for i, p in enumerate(images):
+            conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
+            conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
+            click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
+            rows.append([p, class_label(model, labels[0, i]), f"{conf:.6g}"])
+        if out_path:
+            _write_csv(out_path, [["image", "label", "probability"], *rows])
+            click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
+        return
+    ds = _load_for_model(model, data_path, parse_label_column(label_column))
+    with _cli_width_errors(data_path):
+        _write_predictions(model, ds.X, out_path)

@@ -1,0 +1,82 @@
+"""What the commands print and draw: metric lines, history tables, class names, cost plots, images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+
+
+def plot_history(history, path, title=None):
+    """Save the cost curve (and the validation cost, if any) per epoch to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        epochs = history.get("epoch", list(range(1, len(history.get("cost", [])) + 1)))
+        ax.plot(epochs, history.get("cost", []), label="cost (train)")
+        if history.get("val_cost"):
+            ax.plot(epochs, history["val_cost"], label="cost (validation)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cost")
+        ax.set_title(title or "deepstep training cost")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def format_metrics(name, metrics, m):
+    """'train accuracy: 0.9883  (log-loss 0.0420, 426 examples)'."""
+    name = f"{name} " if name else ""
+    if "accuracy" in metrics:
+        head = f"{name}accuracy: {metrics['accuracy']:.4f}"
+        rest = f"log-loss {metrics['log_loss']:.4f}, "
+    else:
+        head = f"{name}mse: {metrics['mse']:.6g}"
+        rest = f"r2 {metrics['r2']:.4f}, "
+    return f"{head}  ({rest}{m} examples)"
+
+
+def history_tail(history, n=5):
+    """The last ``n`` epochs of a History as a small text table."""
+    keys = [k for k in history if k != "epoch" and history[k]]
+    if not keys or not history.get("epoch"):
+        return "(no training history)"
+    rows = [["epoch", *keys]]
+    for i in range(max(0, len(history["epoch"]) - n), len(history["epoch"])):
+        rows.append([str(history["epoch"][i]), *(f"{history[k][i]:.6g}" for k in keys)])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def class_label(model, label):
+    """A label with its display name when the model knows one (e.g. 1 -> '1 (cat)')."""
+    names = getattr(model, "class_names", None)
+    value = label.item() if hasattr(label, "item") else label
+    if names and isinstance(value, (int, np.integer)) and 0 <= int(value) < len(names):
+        return f"{value} ({names[int(value)]})"
+    return str(value)
+
+
+def load_image(path, shape):
+    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c)."""
+    from PIL import Image, UnidentifiedImageError
+
+    h, w = int(shape[0]), int(shape[1])
+    channels = int(shape[2]) if len(shape) > 2 else 1
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise DataError(f"The model's images have {channels} channels; only 1, 3 or 4 can be read.")
+    try:
+        with Image.open(path) as img:
+            img = img.convert(mode).resize((w, h), Image.LANCZOS)
+            arr = np.asarray(img, dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise DataError(f"{path} is not an image file Pillow can read.") from None
+    return arr.reshape(-1, 1)                               # C order over (row, col, channel)
