@@ -44,6 +44,8 @@ import threading
 
 import numpy as np
 
+from . import activations as _act
+from . import losses as _losses
 from .activations import get_activation
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
@@ -165,6 +167,11 @@ class _Workspace:
         self.dZ = [np.empty((dims[l], m), dtype) for l in range(1, L + 1)]
         self.dA = [np.empty((dims[l], m), dtype) for l in range(1, L)]
         self.ZT0 = np.empty((m, dims[1]), dtype) if transposed else None   # Z[1]^T
+        # relu's 0/1 mask g'(Z) as floats (a bool mask is cast on every multiply),
+        # the softmax's column row, and the cost's scratch
+        self.M = [np.empty((dims[l], m), dtype) for l in range(1, L)]
+        self.row = np.empty((1, m), dtype)
+        self.C = [np.empty((dims[L], m), dtype) for _ in range(2)]
         # Dropout: uniform draws, the 0/1 mask, and the dropped activations
         # (the derivative g' needs A before dropout).
         self.U = [np.empty((dims[l], m), dtype) for l in range(1, L)] if dropout else None
@@ -190,6 +197,14 @@ class Engine:
         self.acts = [get_activation(a) for a in activations]
         self.loss = get_loss(loss)
         self.fused = self.loss.link == self.acts[-1].name
+        # The built-in kernels the passes inline with workspace buffers (the same
+        # operations in the same order as activations.py / losses.py, so the same
+        # numbers; what is saved is the temporaries and the Python wrappers).
+        self._relu = [a.forward is _act.relu_forward and a.backward is _act.relu_backward
+                      for a in self.acts]
+        self._softmax = self.acts[-1].forward is _act.softmax_forward
+        self._cost = {_losses.categorical_crossentropy: _categorical_cost,
+                      _losses.binary_crossentropy: _binary_cost}.get(self.loss.cost)
         sizes = [dims[l] * dims[l - 1] + dims[l] for l in range(1, self.L + 1)]
         self.theta = np.zeros(sum(sizes), self.dtype)
         self.grad = np.zeros_like(self.theta)
@@ -265,7 +280,10 @@ class Engine:
                 np.add(ZT.T, bs[0], out=Z)                # Z = (Z^T)^T + b, (n[1], m)
             else:
                 linear_forward(A, Ws[l], bs[l], out=Z)    # Z = W A + b, (n[l], m)
-            A = acts[l].forward(Z, out=ws.A[l])
+            if l == last and self._softmax:
+                A = _softmax(Z, ws.A[l], ws.row)
+            else:
+                A = acts[l].forward(Z, out=ws.A[l])
             if keep_prob < 1.0 and l < last:
                 rng.random(out=ws.U[l], dtype=self.dtype)
                 np.less(ws.U[l], keep_prob, out=ws.D[l], casting="unsafe")
@@ -298,12 +316,23 @@ class Engine:
                 break
             if dropout:
                 dropout_apply(dA, ws.D[l - 1], keep_prob, out=dA)
-            dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
+            if self._relu[l - 1]:                 # dZ = dA * [A > 0], the mask as floats
+                dZ = np.multiply(dA, np.greater(ws.A[l - 1], 0, out=ws.M[l - 1]), out=ws.dZ[l - 1])
+            else:
+                dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
         return self.grad
 
-    def cost(self, AL, Y, l2=0.0):
-        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``."""
-        return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+    def cost(self, AL, Y, l2=0.0, ws=None):
+        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``.
+
+        With the batch's workspace ``ws``, the built-in cross-entropies run in its
+        scratch buffers (the same value as :mod:`deepstep.losses`, bit for bit).
+        """
+        if ws is not None and self._cost is not None and AL is ws.A[-1]:
+            J = self._cost(AL, Y, ws.C)
+        else:
+            J = self.loss.cost(AL, Y)
+        return J + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
 
     def predict(self, X, chunk=512, logits=False):
         """A[L] (or Z[L] with ``logits=True``) for X (n[0], m), a new (n[L], m) array.
@@ -316,6 +345,10 @@ class Engine:
         (Batches of different sizes may still differ in the last bits, as any
         BLAS-based predictor does.)
         """
+        with np.errstate(under="ignore"):       # e^(very negative) -> 0 is the right limit
+            return self._predict(X, chunk, logits)
+
+    def _predict(self, X, chunk, logits):
         m = X.shape[1]
         out = np.empty((self.dims[-1], m), self.dtype)
         for start in range(0, m, chunk):
@@ -327,3 +360,41 @@ class Engine:
             AL = self.forward(cols, ws)
             out[:, start:stop] = (ws.Z[-1] if logits else AL)[:, :stop - start]
         return out
+
+
+# -- the built-in kernels with workspace buffers (same operations as activations.py/losses.py) --
+def _softmax(Z, out, row):
+    """activations.softmax_forward into ``out``, its column max and sum into ``row``."""
+    np.maximum.reduce(Z, axis=0, keepdims=True, out=row)
+    np.subtract(Z, row, out=out)
+    np.exp(out, out=out)            # underflow to 0 is the right limit (default: ignored)
+    np.add.reduce(out, axis=0, keepdims=True, out=row)
+    out /= row
+    return out
+
+
+def _clip_into(AL, P):
+    eps = _losses._EPS.get(AL.dtype, 1e-15)
+    np.maximum(AL, eps, out=P)
+    return np.minimum(P, 1 - eps, out=P)
+
+
+def _categorical_cost(AL, Y, C):
+    """losses.categorical_crossentropy: -1/m Σ Y log(clip(AL))."""
+    P = _clip_into(AL, C[0])
+    np.log(P, out=P)
+    np.multiply(Y, P, out=P)
+    return float(-1 / Y.shape[1] * np.add.reduce(P, axis=None))
+
+
+def _binary_cost(AL, Y, C):
+    """losses.binary_crossentropy: -1/m Σ (Y log P + (1-Y) log(1-P)), P = clip(AL)."""
+    P, Q = _clip_into(AL, C[0]), C[1]
+    np.subtract(1, P, out=Q)
+    np.log(Q, out=Q)
+    np.log(P, out=P)
+    np.multiply(Y, P, out=P)
+    R = np.subtract(1, Y)
+    np.multiply(R, Q, out=Q)
+    P += Q
+    return float(-1 / Y.shape[1] * np.add.reduce(P, axis=None))

@@ -150,15 +150,14 @@ class Optimizer:
 
     def _partition(self, param, grad):
         """Views of (param, grad, state, temps) per part, made once per buffer pair."""
-        key = (param.__array_interface__["data"][0], grad.__array_interface__["data"][0], param.size)
-        if self._parts is None or self._parts[0] != key:
+        if self._parts is None or self._parts[0] is not param or self._parts[1] is not grad:
             views = []
             for s in range(0, param.size, _PART):
                 sl = slice(s, min(s + _PART, param.size))
                 views.append((param[sl], grad[sl], {k: v[sl] for k, v in self.state.items()},
                               [t[sl] for t in self._tmp]))
-            self._parts = (key, views)
-        return self._parts[1]
+            self._parts = (param, grad, views)
+        return self._parts[2]
 
     def get_state(self):
         return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}

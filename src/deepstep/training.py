@@ -151,8 +151,9 @@ def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
         cb.on_train_begin(state)
     last_good = _Snapshot(eng, parts.optimizer)
     # A diverging run overflows before its cost turns non-finite; that is reported
-    # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings. (Underflow,
+    # e^(very negative) -> 0 in the sigmoid and softmax, is the right limit.)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good)
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
@@ -265,7 +266,7 @@ def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_g
             X, Y = rows.batch(perm, start, end)
             ws = eng.workspace(end - start, dropout)
             AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2)
+            cost = eng.cost(AL, Y, l2, ws)
             if not math.isfinite(cost):
                 raise _diverged(parts, f"the cost became {cost}", state, last_good)
             tally.add(state, cost, AL, Y)
