@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import training
+from . import sources, training
 from .engine import Engine, all_finite
 from .errors import DataError, InvalidParameterError, NotFittedError
 from .hyperparameters import HyperParameters
@@ -201,7 +201,10 @@ class DeepNetwork:
 
         Parameters
         ----------
-        X : array of shape (n_x, m)
+        X : array of shape (n_x, m), or an out-of-core source of rows (m, n_x)
+            An ``h5py.Dataset``, ``zarr.Array``, ``dask.array.Array`` or
+            :class:`deepstep.sources.Rows` (e.g. around a memmap) is streamed in
+            shuffled blocks; see :mod:`deepstep.sources`.
         Y : labels of shape (m,) or (1, m), or targets of shape (n_y, m)
         validation_data : (X_val, Y_val), optional
             Otherwise ``hp.validation_fraction`` of the examples is held out.
@@ -214,6 +217,9 @@ class DeepNetwork:
             Polled after each mini-batch; returning True ends the run early,
             keeping a resumable ``train_state``.
         """
+        if sources.is_source(X):      # out-of-core rows, streamed in shuffled blocks
+            return sources.fit(self, X, Y, validation_data, epochs=epochs, warm_start=warm_start,
+                               callbacks=callbacks, stop=stop)
         hp = self.hp
         X = self.check_input(X, fitting=not (warm_start and self.is_built))
         Y = np.asarray(Y)
