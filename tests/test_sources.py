@@ -161,3 +161,19 @@ def test_stream_refuses_full_batch_and_validation_fraction(h5):
     net = _net(epochs=1)
     net.fit(f["X"], y, validation_data=(X[:50].T, y[:50]))
     assert "val_cost" in net.history
+
+
+def test_estimator_partial_fit_streams_an_hdf5_dataset(h5):
+    from deepstep.sklearn import DeepClassifier
+
+    f, X, y = h5
+    clf = DeepClassifier(layers=(8,), batch_size=32, learning_rate=0.05, seed=3)
+    for _ in range(3):
+        clf.partial_fit(f["X"], f["y"], classes=[0, 1])
+    assert clf.n_features_in_ == X.shape[1] and clf.network_.epochs_done == 3
+    assert clf.score(X, y) > 0.7
+    mem = DeepClassifier(layers=(8,), batch_size=32, learning_rate=0.05, seed=3,
+                         shuffle=False, epochs=2).fit(sources.Rows(f["X"], block_rows=64), y)
+    ref = DeepClassifier(layers=(8,), batch_size=32, learning_rate=0.05, seed=3,
+                         shuffle=False, epochs=2).fit(X, y)
+    np.testing.assert_allclose(mem.predict_proba(X), ref.predict_proba(X), rtol=1e-4, atol=1e-6)

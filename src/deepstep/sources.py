@@ -34,6 +34,12 @@ Scaling
     float64 combined block by block (Chan et al.'s update for the variance),
     or running minima and maxima. Blocks are scaled as they are read.
 
+Reading ahead
+    While the model trains on one block, a background thread reads, checks and
+    scales the next block of the epoch's order (h5py, memmap and Dask reads
+    release the GIL for most of that work), so the file is read while the
+    products run.
+
 Limits
     ``batch_size="full"`` needs every example at once and is refused, as is
     ``validation_fraction`` (pass ``validation_data`` in memory instead).
@@ -180,7 +186,7 @@ class StreamRows:
     at most ``ceil(batch / block) + 1`` blocks).
     """
 
-    def __init__(self, rows: Rows, Yr, scaler, dtype, batch_size):
+    def __init__(self, rows: Rows, Yr, scaler, dtype, batch_size, prefetch=True):
         self.rows, self.Yr, self.scaler = rows, Yr, scaler
         self.dtype = np.dtype(dtype)
         self.m = rows.m
@@ -188,7 +194,21 @@ class StreamRows:
         self._keep = -(-int(batch_size) // self.B) + 1
         self._cache = {}                            # block index -> scaled rows (k, n_x)
         self._buf = {}
+        self._next, self._perm = {}, False          # the block after each block, this epoch
+        self._pending = {}                          # block index -> Future (read ahead)
+        self._pool = None
+        if prefetch and rows.n_blocks > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="deepstep-read-ahead")
         self.blocks_read = 0                        # for tests and the benchmark
+
+    def close(self):
+        if self._pool is not None:
+            for fut in self._pending.values():
+                fut.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool, self._pending = None, {}
 
     def permutation(self, rng):
         """Blocks in a random order, the rows of each block in a random order."""
@@ -200,19 +220,42 @@ class StreamRows:
             parts.append(start + rng.permutation(min(B, m - start)))
         return np.concatenate(parts)
 
+    def _load(self, b):
+        """Block ``b``'s rows read, checked, in the model's dtype and scaled (runs on the read-ahead thread)."""
+        start = b * self.B
+        raw = self.rows.read(start, min(start + self.B, self.m))
+        if np.issubdtype(raw.dtype, np.floating) and not np.isfinite(raw).all():
+            raise DataError(f"The source has NaN or infinite values in rows {start}-{start + raw.shape[0]}.")
+        if raw.dtype == self.dtype and raw.flags.c_contiguous and raw.flags.owndata and raw.flags.writeable:
+            blk = raw                               # a fresh array read from the file: use it as is
+        else:
+            blk = np.array(raw, dtype=self.dtype, order="C")
+        return self.scaler.apply_(blk, axis=1)
+
+    def _follow(self, perm):
+        """Which block comes after which in this epoch's order (for reading ahead)."""
+        if perm is self._perm:
+            return
+        self._perm = perm
+        if perm is None:
+            order = np.arange(self.rows.n_blocks)
+        else:
+            which = perm // self.B
+            order = which[np.r_[0, np.flatnonzero(which[1:] != which[:-1]) + 1]]
+        self._next = dict(zip(order[:-1].tolist(), order[1:].tolist()))
+
     def _block(self, b):
         blk = self._cache.get(b)
         if blk is None:
-            start = b * self.B
-            raw = self.rows.read(start, min(start + self.B, self.m))
-            if np.issubdtype(raw.dtype, np.floating) and not np.isfinite(raw).all():
-                raise DataError(f"The source has NaN or infinite values in rows {start}-{start + raw.shape[0]}.")
-            blk = np.array(raw, dtype=self.dtype, order="C")
-            self.scaler.apply_(blk, axis=1)
+            fut = self._pending.pop(b, None)
+            blk = fut.result() if fut is not None else self._load(b)
             if len(self._cache) >= self._keep:      # blocks are visited in order: drop the oldest
                 del self._cache[next(iter(self._cache))]
             self._cache[b] = blk
             self.blocks_read += 1
+            n = self._next.get(b)
+            if self._pool is not None and n is not None and n not in self._cache and n not in self._pending:
+                self._pending[n] = self._pool.submit(self._load, n)
         return blk
 
     def batch(self, perm, start, stop):
@@ -225,6 +268,7 @@ class StreamRows:
             buf = self._buf[k] = (np.empty((k, self.rows.n_features), self.dtype),
                                   np.empty((k, self.Yr.shape[1]), self.Yr.dtype))
         xb, yb = buf
+        self._follow(perm)
         idx = np.arange(start, stop) if perm is None else perm[start:stop]
         which = idx // self.B
         cuts = np.flatnonzero(which[1:] != which[:-1]) + 1
@@ -284,6 +328,9 @@ def fit(model, X, Y, validation_data=None, *, epochs=None, warm_start=False, cal
         raise DataError(f"This model stopped in the middle of an epoch over {state.perm.size} examples and "
                         f"can only resume on that data (got {rows.m}).")
     stream = StreamRows(rows, Yr, model.scaler, hp.dtype, bs)
-    state = training.run(model.loop_parts(), stream, Yr, epochs, val, callbacks, state, stop)
+    try:
+        state = training.run(model.loop_parts(), stream, Yr, epochs, val, callbacks, state, stop)
+    finally:
+        stream.close()
     model.train_state = state if state.perm is not None else None
     return model.history
