@@ -111,7 +111,7 @@ def part_m(args):
         net = _net()
         net.fit(X.T, y, epochs=1)                   # build + warm-up
 
-        def epoch():
+        def epoch(net=net, X=X, y=y):
             t = time.perf_counter()
             net.fit(X.T, y, epochs=1, warm_start=True)
             return time.perf_counter() - t
@@ -133,7 +133,7 @@ def part_width(args):
         net = _net((w, w))
         net.fit(X.T, y, epochs=1)
 
-        def epoch():
+        def epoch(net=net, X=X, y=y):
             t = time.perf_counter()
             net.fit(X.T, y, epochs=1, warm_start=True)
             return time.perf_counter() - t

@@ -18,9 +18,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import sources
 from ..errors import InvalidParameterError
 from ..hyperparameters import HyperParameters
-from .. import sources
 from ..network import DeepNetwork
 from ..preprocessing import Scaler
 from ..targets import TargetEncoder
