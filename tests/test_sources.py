@@ -177,3 +177,25 @@ def test_estimator_partial_fit_streams_an_hdf5_dataset(h5):
     ref = DeepClassifier(layers=(8,), batch_size=32, learning_rate=0.05, seed=3,
                          shuffle=False, epochs=2).fit(X, y)
     np.testing.assert_allclose(mem.predict_proba(X), ref.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+def test_cli_train_stream(tmp_path):
+    from click.testing import CliRunner
+
+    from deepstep.cli import main
+
+    X, y = _data()
+    path = tmp_path / "rows.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("X", data=X)
+        f.create_dataset("y", data=y)
+    out = tmp_path / "m.npz"
+    r = CliRunner().invoke(main, ["train", "--data", str(path), "--stream", "--layers", "8", "--epochs", "2",
+                                  "--batch-size", "32", "--out", str(out), "--test-data", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "streaming" in r.output and "test" in r.output and out.exists()
+    net = DeepNetwork.load(out)
+    assert net.epochs_done == 2 and net.scaler.kind == "standardize"
+    np.testing.assert_allclose(net.scaler.shift, X.mean(0), rtol=1e-6, atol=1e-6)
+    bad = CliRunner().invoke(main, ["train", "--stream", "--epochs", "1"])
+    assert bad.exit_code != 0 and "--data" in bad.output
