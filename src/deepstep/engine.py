@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import weakref
 
 import numpy as np
 
@@ -156,6 +157,10 @@ def all_finite(a) -> bool:
     return not bad
 
 
+def _geometry(X):
+    return (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
+
+
 class _Workspace:
     """Buffers for one batch size m (all C-contiguous, shape (n[l], m))."""
 
@@ -219,7 +224,7 @@ class Engine:
     # them into separate arrays, so they are rebuilt on unpickling.
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("W", "b", "dW", "db", "grad", "_ws"):   # the gradient is rebuilt as zeros
+        for key in ("W", "b", "dW", "db", "grad", "_ws", "_finite"):   # the gradient is rebuilt as zeros
             state.pop(key, None)
         return state
 
@@ -230,6 +235,25 @@ class Engine:
         self.W, self.b = self._views(self.theta)
         self.dW, self.db = self._views(self.grad)
         self._ws = {}
+
+    # -- inputs already checked ---------------------------------------------------------
+    def known_finite(self, X) -> bool:
+        """True if ``X`` is the very array object last passed to :meth:`remember_finite`.
+
+        ``fit`` checks its input for NaN and inf once per array rather than once
+        per call: warm-start fits on the same array (the same object, buffer,
+        shape and strides) skip that pass over the data. Values edited in place
+        in between are not re-checked; a NaN among them still surfaces, as
+        :class:`~deepstep.errors.TrainingDiverged` with the weights restored.
+        """
+        ref = getattr(self, "_finite", None)
+        return ref is not None and ref[0]() is X and ref[1] == _geometry(X)
+
+    def remember_finite(self, X):
+        try:
+            self._finite = (weakref.ref(X), _geometry(X))
+        except TypeError:               # not weak-referenceable: check every time
+            self._finite = None
 
     def _views(self, flat):
         Ws, bs, i = [], [], 0

@@ -221,7 +221,7 @@ class DeepNetwork:
             return sources.fit(self, X, Y, validation_data, epochs=epochs, warm_start=warm_start,
                                callbacks=callbacks, stop=stop)
         hp = self.hp
-        X = self.check_input(X, fitting=not (warm_start and self.is_built))
+        X = self.check_input(X, fitting=not (warm_start and self.is_built), remember=True)
         Y = np.asarray(Y)
         m = X.shape[1]
         if Y.shape[-1] != m:
@@ -439,11 +439,13 @@ class DeepNetwork:
         if self._engine is None:
             raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
 
-    def check_input(self, X, fitting=False):
+    def check_input(self, X, fitting=False, remember=False):
         """X as an array of shape (n_x, m), checked: 2-D, real, finite, and of the model's width once built.
 
         Raises DataError naming the problem (and the fix, e.g. ``X.T`` for
-        examples-by-features input).
+        examples-by-features input). With ``remember`` (``fit``), the finiteness
+        pass is skipped for the array object checked last time (see
+        :meth:`deepstep.engine.Engine.known_finite`).
         """
         try:
             X = np.asarray(X)
@@ -463,6 +465,11 @@ class DeepNetwork:
                 hint = (" It looks like examples x features: pass X.T (deepstep's model takes (n_x, m))."
                         if X.shape[1] == n_x else "")
                 raise DataError(f"X has {X.shape[0]} features (rows) but the model expects {n_x}.{hint}")
-        if np.issubdtype(X.dtype, np.floating) and not all_finite(X):
-            raise DataError("X contains NaN or infinite values; clean or impute them first.")
+        if np.issubdtype(X.dtype, np.floating):
+            eng = self._engine if remember else None
+            if eng is None or not eng.known_finite(X):
+                if not all_finite(X):
+                    raise DataError("X contains NaN or infinite values; clean or impute them first.")
+                if eng is not None:
+                    eng.remember_finite(X)
         return X
