@@ -227,6 +227,11 @@ def main(argv=None):
             print(line, flush=True)
         raise RuntimeError(f"worker {part} failed: {p.stderr[-2000:]}")
 
+    def save():                                      # after every part, atomically
+        tmpf = out / "results.json.part"
+        tmpf.write_text(json.dumps(results, indent=1))
+        os.replace(tmpf, out / "results.json")
+
     with tempfile.TemporaryDirectory(prefix="deepstep-scaling-", dir=args.folder) as tmp:
         tmp = Path(tmp)
         parts = args.parts.split(",")
@@ -242,17 +247,16 @@ def main(argv=None):
             (tmp / "big.h5").unlink()
             results["fits"] = worker("fits", tmp)
             print("memory vs stream:", results["fits"], flush=True)
+            save()
         if "m" in parts:
             results["m"] = worker("m", tmp)
+            save()
         if "width" in parts:
             results["width"] = worker("width", tmp)
     meta["loadavg_end"] = os.getloadavg()
     meta["blas"] = bench.blas_info()
-    text = json.dumps(results, indent=1)
-    tmpf = out / "results.json.part"
-    tmpf.write_text(text)
-    os.replace(tmpf, out / "results.json")
-    print(text)
+    save()
+    print(json.dumps(results, indent=1))
     return 0
 
 

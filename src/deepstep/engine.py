@@ -10,14 +10,14 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   allocated once per batch size and reused every step (``out=`` everywhere).
 * A batch arrives as rows (m, n_x), gathered from the training rows into a
   reused buffer; its transpose is a view, and BLAS takes the transpose as a
-  flag, so the seed's column layout costs no copies.
+  flag, so the lesson's column layout costs no copies.
 * The output gradient is fused, ``dZ[L] = (A[L] - Y) / m``, when the loss is
   paired with its link (see :mod:`deepstep.losses`). The 1/m is applied to
   dZ[L] once; every later gradient is linear in it.
 * No ``dA[0]``: the input layer's gradient is never needed.
-* Wide inputs into few units (the seed's 12288 -> 20): layer 1's product is
+* Wide inputs into few units (the lesson's 12288 -> 20): layer 1's product is
   computed transposed, ``Z[1]^T = A[0]^T W[1]^T`` (m, n[1]) = (m, n[0]) (n[0], n[1]),
-  straight from the batch rows, and turned back into the seed's (n[1], m) by
+  straight from the batch rows, and turned back into the lesson's (n[1], m) by
   the bias add that follows anyway. OpenBLAS runs that skinny product about
   1.4x faster this way round, and it is most of such a network's time. With
   many units (784 -> 256) both ways run alike and the transposing add would
@@ -26,7 +26,7 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   reduction behind a Python wrapper that costs more than the sum itself on
   small batches).
 
-The math is the seed's, layer by layer::
+The math is the lesson's, layer by layer::
 
     Z[l]   = W[l] A[l-1] + b[l]          (n[l], m) = (n[l], n[l-1]) (n[l-1], m)
     A[l]   = g[l](Z[l])
@@ -265,7 +265,7 @@ class Engine:
             i += n
         return Ws, bs
 
-    # -- the seed's parameter dict ------------------------------------------------
+    # -- the lesson's parameter dict ------------------------------------------------
     def get_parameters(self, copy=False):
         d = {}
         for l in range(self.L):

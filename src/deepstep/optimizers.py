@@ -16,7 +16,7 @@ rmsprop   s = β2 s + (1 - β2) g²;                 W -= α g / (√s + ε)
 adam      v = β1 v + (1 - β1) g;  s = β2 s + (1 - β2) g²
           v̂ = v / (1 - β1^t);     ŝ = s / (1 - β2^t);  W -= α v̂ / (√ŝ + ε)
 
-Momentum is the exponentially weighted form used in the seed's course
+Momentum is the exponentially weighted form used in the lesson's course
 (β = ``momentum``); PyTorch's ``SGD(momentum=β, lr=α)`` equals it with
 α_deepstep = α / (1 - β).
 """
