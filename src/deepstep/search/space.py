@@ -16,7 +16,7 @@ from ..errors import InvalidParameterError, did_you_mean
 
 
 def default_space(method="random"):
-    """The seed's hyperparameters, with learning rate and L2 on a log scale.
+    """The lesson's hyperparameters, with learning rate and L2 on a log scale.
 
     Random and halving searches draw from distributions; the grid is a small
     product of the same ranges (3 x 2 x 2 x 2 = 24 candidates).
