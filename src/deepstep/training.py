@@ -36,7 +36,10 @@ class History(dict):
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
     ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
-    ``stopped`` says why training ended early, if it did.
+    ``stopped`` says why training ended early, if it did: "early_stopping",
+    "diverged", or "callback" (a callback's ``on_epoch_end`` returned True).
+    ``lr`` is the learning rate of the epoch's last batch (a callback may
+    change it with ``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
     """
 
     stopped: str | None = None
@@ -117,6 +120,9 @@ class LoopParts:
         told after every epoch (the model's epoch count).
     epochs_done : int
         epochs completed before this run (where a new run's count starts).
+    current_hp : callable ``() -> HyperParameters``, optional
+        the model's hyperparameters now: a callback may change them
+        (``model.set_hyperparameters``), read at each epoch and after each batch.
     """
 
     hp: object
@@ -128,10 +134,15 @@ class LoopParts:
     validation_logs: object
     epoch_done: object
     epochs_done: int = 0
+    current_hp: object = None
 
 
-def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None):
+def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
     """Train for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
+
+    ``sample_weight`` (m,), optional: per-example weights in the cost and its
+    gradient, each batch normalised by its weight sum (``Engine.backward``);
+    the epoch's cost is then the weighted mean.
 
     ``parts`` is a :class:`LoopParts` (or a model with ``loop_parts()``).
     ``Xr`` may also be a :class:`deepstep.sources.Rows`-like object (out-of-core
@@ -154,7 +165,18 @@ def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings. (Underflow,
     # e^(very negative) -> 0 in the sigmoid and softmax, is the right limit.)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good)
+        try:
+            interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good,
+                                None if sample_weight is None else np.asarray(sample_weight))
+        except TrainingDiverged as exc:
+            if not (hp.early_stopping and state.best_theta is not None):
+                raise
+            # Early stopping kept the best weights: training ends there, as it would have.
+            import warnings
+
+            warnings.warn(f"{exc} Early stopping restores the best epoch ({state.best_epoch}).",
+                          RuntimeWarning, stacklevel=3)
+            state.perm, interrupted = None, False     # finished: nothing to resume mid-epoch
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
@@ -247,15 +269,17 @@ def _diverged(parts, what, state, last_good):
     )
 
 
-def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good):
+def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good, wr=None):
     """The docstring's loop: epochs of batches (gather, forward, cost, backward, step)."""
     hp, eng, opt, rng = parts.hp, parts.engine, parts.optimizer, parts.rng
+    now = parts.current_hp or (lambda: parts.hp)
     m = rows.m
     shuffle = hp.shuffle and bs < m
     keep, l2 = hp.keep_prob, hp.l2
     dropout = keep < 1.0
-    tally = _Tally(parts.output)
+    tally = _Tally(parts.output, m if wr is None else float(wr.sum()))
     while state.epoch < end_epoch:
+        hp = now()                  # a callback may have changed it (model.set_hyperparameters)
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
         if state.perm is None:
             _begin_epoch(parts, rows, shuffle, state, last_good)
@@ -264,17 +288,21 @@ def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_g
             start = state.position
             end = min(start + bs, m)
             X, Y = rows.batch(perm, start, end)
+            wb = None if wr is None else (wr[start:end] if perm is None else wr[perm[start:end]])
             ws = eng.workspace(end - start, dropout)
             AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2, ws)
+            cost = eng.cost(AL, Y, l2, wb, ws=ws)
             if not math.isfinite(cost):
                 raise _diverged(parts, f"the cost became {cost}", state, last_good)
-            tally.add(state, cost, AL, Y)
-            eng.backward(X, Y, ws, l2, keep)
+            tally.add(state, cost, AL, Y, wb)
+            eng.backward(X, Y, ws, l2, keep, wb)
             opt.step(eng.theta, eng.grad, lr)
             state.position = end
             for cb in callbacks:
                 cb.on_batch_end(state)
+            if now() is not hp:     # changed by a callback: the next batch uses the new rate
+                hp = now()
+                lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
             if stop is not None and stop():
                 if state.position < m:
                     return True
@@ -304,12 +332,13 @@ def _all_finite(a):
 class _Tally:
     """The running cost and training accuracy of an epoch, over its batches."""
 
-    def __init__(self, output):
+    def __init__(self, output, total_weight):
         self.classify = output != "linear"
         self.sigmoid = output == "sigmoid"
+        self.total = total_weight       # m, or the sum of the sample weights
 
-    def add(self, state, cost, AL, Y):
-        state.cost_sum += cost * AL.shape[1]
+    def add(self, state, cost, AL, Y, wb=None):
+        state.cost_sum += cost * (AL.shape[1] if wb is None else float(wb.sum()))
         if self.classify:
             if self.sigmoid:
                 state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
@@ -317,7 +346,7 @@ class _Tally:
                 state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
 
     def logs(self, state, lr, m):
-        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / m}
+        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / self.total}
         if self.classify:
             logs["accuracy"] = state.correct / m
         return logs
@@ -334,18 +363,28 @@ def _end_epoch(parts, state, lr, m, tally, validation, callbacks):
     parts.history.append(**logs)
     halt = _early_stopping(parts, state, logs, validation is not None)
     for cb in callbacks:
-        halt = bool(cb.on_epoch_end(state.epoch, logs)) or halt
+        if cb.on_epoch_end(state.epoch, logs):
+            halt = True
+            if parts.history.stopped is None:
+                parts.history.stopped = "callback"
     return halt
 
 
 def _early_stopping(parts, state, logs, has_val):
-    hp = parts.hp
+    hp = parts.current_hp() if parts.current_hp else parts.hp
     if not hp.early_stopping:
         return False
     monitored = logs["val_cost"] if has_val else logs["cost"]
-    if monitored < state.best_cost - hp.min_delta:
-        state.best_cost, state.best_epoch, state.bad_epochs = monitored, state.epoch, 0
+    # Patience restarts on an improvement by min_delta over the last such epoch (``patience_ref``);
+    # the weights kept for restoring are the best epoch's, whatever its margin.
+    ref = state.extras.get("patience_ref", state.best_cost)
+    improved = monitored < ref - hp.min_delta
+    if monitored < state.best_cost:
+        state.best_cost, state.best_epoch = monitored, state.epoch
         state.best_theta = parts.engine.theta.copy()
+    if improved:
+        state.extras["patience_ref"] = float(monitored)
+        state.bad_epochs = 0
         return False
     state.bad_epochs += 1
     if state.bad_epochs >= hp.patience:
