@@ -211,3 +211,26 @@ def test_workspace_cache_is_bounded():
     for m in range(1, 30):
         eng.workspace(m)
         assert len(eng._ws) <= 5
+
+
+def test_fit_checks_an_array_for_nan_once_and_again_when_it_is_another():
+    import pytest
+
+    from deepstep import DeepNetwork
+    from deepstep.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 40))
+    y = (X[0] > 0).astype(int)
+    net = DeepNetwork(layers=(4,), epochs=1, batch_size=8)
+    net.fit(X, y)
+    net.fit(X, y, warm_start=True)
+    assert net.engine.known_finite(X)
+    Z = X.copy()
+    Z[0, 0] = np.nan
+    assert not net.engine.known_finite(Z)
+    with pytest.raises(DataError, match="NaN"):
+        net.fit(Z, y, warm_start=True)
+    assert not net.engine.known_finite(X[:, :20])
+    again = pickle.loads(pickle.dumps(net.engine))
+    assert not again.known_finite(X)

@@ -10,15 +10,15 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   allocated once per batch size and reused every step (``out=`` everywhere).
 * A batch arrives as rows (m, n_x), gathered from the training rows into a
   reused buffer; its transpose is a view, and BLAS takes the transpose as a
-  flag, so the seed's column layout costs no copies.
+  flag, so the lesson's column layout costs no copies.
 * The output gradient is fused, ``dZ[L] = (A[L] - Y) / m``, when the loss is
   paired with its link (see :mod:`deepstep.losses`). The 1/m is applied to
   dZ[L] once; every later gradient is linear in it. Sample weights take the
   same place: dZ[L] = (A[L] - Y) w / Σw (``backward(weights=...)``).
 * No ``dA[0]``: the input layer's gradient is never needed.
-* Wide inputs into few units (the seed's 12288 -> 20): layer 1's product is
+* Wide inputs into few units (the lesson's 12288 -> 20): layer 1's product is
   computed transposed, ``Z[1]^T = A[0]^T W[1]^T`` (m, n[1]) = (m, n[0]) (n[0], n[1]),
-  straight from the batch rows, and turned back into the seed's (n[1], m) by
+  straight from the batch rows, and turned back into the lesson's (n[1], m) by
   the bias add that follows anyway. OpenBLAS runs that skinny product about
   1.4x faster this way round, and it is most of such a network's time. With
   many units (784 -> 256) both ways run alike and the transposing add would
@@ -27,7 +27,7 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   reduction behind a Python wrapper that costs more than the sum itself on
   small batches).
 
-The math is the seed's, layer by layer::
+The math is the lesson's, layer by layer::
 
     Z[l]   = W[l] A[l-1] + b[l]          (n[l], m) = (n[l], n[l-1]) (n[l-1], m)
     A[l]   = g[l](Z[l])
@@ -39,12 +39,127 @@ The math is the seed's, layer by layer::
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
+import weakref
+
 import numpy as np
 
+from . import activations as _act
+from . import losses as _losses
 from .activations import get_activation
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .regularization import dropout_apply, l2_cost, l2_grad
+
+# -- threads for the elementwise work ---------------------------------------------------
+# BLAS runs the products on every core; NumPy's elementwise passes (the optimizer's
+# update over the flat buffer, the batch gather, the finiteness checks) run on one.
+# NumPy releases the GIL inside those passes, so splitting a large one into
+# contiguous parts run on helper threads uses the other cores. Each part is the
+# same elementwise arithmetic on a slice, so the results are bit for bit the same
+# however many threads run.
+_MIN_PART = 1 << 16          # elements: below this the hand-off (~10 µs) costs more than it saves
+
+
+def default_threads():
+    """Threads for the split elementwise passes: ``DEEPSTEP_NUM_THREADS``, else 1.
+
+    Off by default, because measured (benchmarks/README.md) it does not pay with
+    OpenBLAS: its worker threads spin on the cores for a while after each product,
+    so a helper thread competes with them, and the in-loop optimizer update and
+    gather came out 0-10 % slower at 2 threads. ``set_threads`` turns it on.
+    """
+    value = os.environ.get("DEEPSTEP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+class _Helpers:
+    """``threads - 1`` daemon threads that run parts of a split elementwise pass."""
+
+    def __init__(self, threads):
+        self.threads = max(1, int(threads))
+        self._tasks, self._done = queue.SimpleQueue(), queue.SimpleQueue()
+        for _ in range(self.threads - 1):
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            fn, lo, hi = self._tasks.get()
+            try:
+                fn(lo, hi)
+                self._done.put(None)
+            except BaseException as exc:  # handed back to the caller
+                self._done.put(exc)
+
+    def split(self, fn, n, min_part=_MIN_PART):
+        """Call ``fn(lo, hi)`` over contiguous parts covering ``range(n)``; return when all ran."""
+        parts = min(self.threads, max(1, n // min_part))
+        if parts == 1:
+            fn(0, n)
+            return
+        bounds = [n * i // parts for i in range(parts + 1)]
+        for i in range(1, parts):
+            self._tasks.put((fn, bounds[i], bounds[i + 1]))
+        error = None
+        try:
+            fn(bounds[0], bounds[1])
+        finally:
+            for _ in range(1, parts):
+                error = self._done.get() or error
+        if error is not None:
+            raise error
+
+
+_HELPERS = [None]
+_HELPERS_LOCK = threading.Lock()
+
+
+def helpers() -> _Helpers:
+    """The process's helper threads (started on first use, :func:`default_threads` - 1 of them)."""
+    h = _HELPERS[0]
+    if h is None:
+        with _HELPERS_LOCK:
+            if _HELPERS[0] is None:
+                _HELPERS[0] = _Helpers(default_threads())
+            h = _HELPERS[0]
+    return h
+
+
+def set_threads(n):
+    """Use ``n`` threads for the elementwise passes from now on (1: no helper threads)."""
+    with _HELPERS_LOCK:
+        _HELPERS[0] = _Helpers(n)
+
+
+def all_finite(a) -> bool:
+    """``np.isfinite(a).all()`` for any numeric array, without its full-size boolean temporary.
+
+    Floating arrays are checked in row blocks that stay in cache, split across the
+    helper threads; integer and boolean arrays are always finite.
+    """
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.inexact):
+        return True
+    if a.ndim != 2 or a.size < (1 << 18):
+        return bool(np.isfinite(a).all())
+    rows = a if a.strides[0] >= a.strides[1] else a.T          # iterate over the long-stride axis
+    step = max(1, (1 << 16) // max(1, rows.shape[1]))
+    bad = []
+
+    def check(lo, hi):
+        for s in range(lo, hi, step):
+            if not np.isfinite(rows[s:min(s + step, hi)]).all():
+                bad.append(True)
+                return
+
+    helpers().split(check, rows.shape[0], min_part=max(1, (1 << 17) // max(1, rows.shape[1])))
+    return not bad
+
+
+def _geometry(X):
+    return (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
 
 
 class _Workspace:
@@ -58,6 +173,11 @@ class _Workspace:
         self.dZ = [np.empty((dims[l], m), dtype) for l in range(1, L + 1)]
         self.dA = [np.empty((dims[l], m), dtype) for l in range(1, L)]
         self.ZT0 = np.empty((m, dims[1]), dtype) if transposed else None   # Z[1]^T
+        # relu's 0/1 mask g'(Z) as floats (a bool mask is cast on every multiply),
+        # the softmax's column row, and the cost's scratch
+        self.M = [np.empty((dims[l], m), dtype) for l in range(1, L)]
+        self.row = np.empty((1, m), dtype)
+        self.C = [np.empty((dims[L], m), dtype) for _ in range(2)]
         # Dropout: uniform draws, the 0/1 mask, and the dropped activations
         # (the derivative g' needs A before dropout).
         self.U = [np.empty((dims[l], m), dtype) for l in range(1, L)] if dropout else None
@@ -83,6 +203,14 @@ class Engine:
         self.acts = [get_activation(a) for a in activations]
         self.loss = get_loss(loss)
         self.fused = self.loss.link == self.acts[-1].name
+        # The built-in kernels the passes inline with workspace buffers (the same
+        # operations in the same order as activations.py / losses.py, so the same
+        # numbers; what is saved is the temporaries and the Python wrappers).
+        self._relu = [a.forward is _act.relu_forward and a.backward is _act.relu_backward
+                      for a in self.acts]
+        self._softmax = self.acts[-1].forward is _act.softmax_forward
+        self._cost = {_losses.categorical_crossentropy: _categorical_cost,
+                      _losses.binary_crossentropy: _binary_cost}.get(self.loss.cost)
         sizes = [dims[l] * dims[l - 1] + dims[l] for l in range(1, self.L + 1)]
         self.theta = np.zeros(sum(sizes), self.dtype)
         self.grad = np.zeros_like(self.theta)
@@ -97,7 +225,7 @@ class Engine:
     # them into separate arrays, so they are rebuilt on unpickling.
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("W", "b", "dW", "db", "grad", "_ws"):   # the gradient is rebuilt as zeros
+        for key in ("W", "b", "dW", "db", "grad", "_ws", "_finite"):   # the gradient is rebuilt as zeros
             state.pop(key, None)
         return state
 
@@ -109,6 +237,25 @@ class Engine:
         self.dW, self.db = self._views(self.grad)
         self._ws = {}
 
+    # -- inputs already checked ---------------------------------------------------------
+    def known_finite(self, X) -> bool:
+        """True if ``X`` is the very array object last passed to :meth:`remember_finite`.
+
+        ``fit`` checks its input for NaN and inf once per array rather than once
+        per call: warm-start fits on the same array (the same object, buffer,
+        shape and strides) skip that pass over the data. Values edited in place
+        in between are not re-checked; a NaN among them still surfaces, as
+        :class:`~deepstep.errors.TrainingDiverged` with the weights restored.
+        """
+        ref = getattr(self, "_finite", None)
+        return ref is not None and ref[0]() is X and ref[1] == _geometry(X)
+
+    def remember_finite(self, X):
+        try:
+            self._finite = (weakref.ref(X), _geometry(X))
+        except TypeError:               # not weak-referenceable: check every time
+            self._finite = None
+
     def _views(self, flat):
         Ws, bs, i = [], [], 0
         for l in range(1, self.L + 1):
@@ -119,7 +266,7 @@ class Engine:
             i += n
         return Ws, bs
 
-    # -- the seed's parameter dict ------------------------------------------------
+    # -- the lesson's parameter dict ------------------------------------------------
     def get_parameters(self, copy=False):
         d = {}
         for l in range(self.L):
@@ -158,7 +305,10 @@ class Engine:
                 np.add(ZT.T, bs[0], out=Z)                # Z = (Z^T)^T + b, (n[1], m)
             else:
                 linear_forward(A, Ws[l], bs[l], out=Z)    # Z = W A + b, (n[l], m)
-            A = acts[l].forward(Z, out=ws.A[l])
+            if l == last and self._softmax:
+                A = _softmax(Z, ws.A[l], ws.row)
+            else:
+                A = acts[l].forward(Z, out=ws.A[l])
             if keep_prob < 1.0 and l < last:
                 rng.random(out=ws.U[l], dtype=self.dtype)
                 np.less(ws.U[l], keep_prob, out=ws.D[l], casting="unsafe")
@@ -207,17 +357,27 @@ class Engine:
                 break
             if dropout:
                 dropout_apply(dA, ws.D[l - 1], keep_prob, out=dA)
-            dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
+            if self._relu[l - 1]:                 # dZ = dA * [A > 0], the mask as floats
+                dZ = np.multiply(dA, np.greater(ws.A[l - 1], 0, out=ws.M[l - 1]), out=ws.dZ[l - 1])
+            else:
+                dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
         return self.grad
 
-    def cost(self, AL, Y, l2=0.0, weights=None):
+    def cost(self, AL, Y, l2=0.0, weights=None, ws=None):
         """Mean cost over the m columns, plus the L2 term when ``l2 > 0``.
 
         With ``weights`` (m,): the weighted mean Σ w_i J_i / Σ w_i, and the L2
         term over Σ w_i instead of m (the cost whose gradient ``backward`` gives).
+        Unweighted, with the batch's workspace ``ws``, the built-in
+        cross-entropies run in its scratch buffers (the same value as
+        :mod:`deepstep.losses`, bit for bit).
         """
         if weights is None:
-            return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+            if ws is not None and self._cost is not None and AL is ws.A[-1]:
+                J = self._cost(AL, Y, ws.C)
+            else:
+                J = self.loss.cost(AL, Y)
+            return J + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
         return self.loss.cost(AL, Y, weights) + (l2_cost(self.W, l2, float(np.sum(weights))) if l2 else 0.0)
 
     def predict(self, X, chunk=512, logits=False):
@@ -231,6 +391,10 @@ class Engine:
         (Batches of different sizes may still differ in the last bits, as any
         BLAS-based predictor does.)
         """
+        with np.errstate(under="ignore"):       # e^(very negative) -> 0 is the right limit
+            return self._predict(X, chunk, logits)
+
+    def _predict(self, X, chunk, logits):
         m = X.shape[1]
         out = np.empty((self.dims[-1], m), self.dtype)
         for start in range(0, m, chunk):
@@ -242,3 +406,41 @@ class Engine:
             AL = self.forward(cols, ws)
             out[:, start:stop] = (ws.Z[-1] if logits else AL)[:, :stop - start]
         return out
+
+
+# -- the built-in kernels with workspace buffers (same operations as activations.py/losses.py) --
+def _softmax(Z, out, row):
+    """activations.softmax_forward into ``out``, its column max and sum into ``row``."""
+    np.maximum.reduce(Z, axis=0, keepdims=True, out=row)
+    np.subtract(Z, row, out=out)
+    np.exp(out, out=out)            # underflow to 0 is the right limit (default: ignored)
+    np.add.reduce(out, axis=0, keepdims=True, out=row)
+    out /= row
+    return out
+
+
+def _clip_into(AL, P):
+    eps = _losses._EPS.get(AL.dtype, 1e-15)
+    np.maximum(AL, eps, out=P)
+    return np.minimum(P, 1 - eps, out=P)
+
+
+def _categorical_cost(AL, Y, C):
+    """losses.categorical_crossentropy: -1/m Σ Y log(clip(AL))."""
+    P = _clip_into(AL, C[0])
+    np.log(P, out=P)
+    np.multiply(Y, P, out=P)
+    return float(-1 / Y.shape[1] * np.add.reduce(P, axis=None))
+
+
+def _binary_cost(AL, Y, C):
+    """losses.binary_crossentropy: -1/m Σ (Y log P + (1-Y) log(1-P)), P = clip(AL)."""
+    P, Q = _clip_into(AL, C[0]), C[1]
+    np.subtract(1, P, out=Q)
+    np.log(Q, out=Q)
+    np.log(P, out=P)
+    np.multiply(Y, P, out=P)
+    R = np.subtract(1, Y)
+    np.multiply(R, Q, out=Q)
+    P += Q
+    return float(-1 / Y.shape[1] * np.add.reduce(P, axis=None))

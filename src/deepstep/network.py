@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import training
-from .engine import Engine
+from . import sources, training
+from .engine import Engine, all_finite
 from .errors import DataError, InvalidParameterError, NotFittedError
 from .hyperparameters import HyperParameters, document_hyperparameters
 from .initializers import AUTO_INIT, initialize
@@ -215,7 +215,10 @@ class DeepNetwork:
 
         Parameters
         ----------
-        X : array of shape (n_x, m)
+        X : array of shape (n_x, m), or an out-of-core source of rows (m, n_x)
+            An ``h5py.Dataset``, ``zarr.Array``, ``dask.array.Array`` or
+            :class:`deepstep.sources.Rows` (e.g. around a memmap) is streamed in
+            shuffled blocks; see :mod:`deepstep.sources`.
         Y : labels of shape (m,) or (1, m), or targets of shape (n_y, m)
         validation_data : (X_val, Y_val), optional
             Otherwise ``hp.validation_fraction`` of the examples is held out.
@@ -245,8 +248,14 @@ class DeepNetwork:
             from .callbacks import ProgressBar
 
             callbacks.insert(0, ProgressBar(verbose))
+        if sources.is_source(X):      # out-of-core rows, streamed in shuffled blocks
+            if sample_weight is not None:
+                raise InvalidParameterError("sample_weight needs the data in memory; it is not supported "
+                                            "with an out-of-core source.")
+            return sources.fit(self, X, Y, validation_data, epochs=epochs, warm_start=warm_start,
+                               callbacks=callbacks, stop=stop)
         hp = self.hp
-        X = self.check_input(X, fitting=not (warm_start and self.is_built))
+        X = self.check_input(X, fitting=not (warm_start and self.is_built), remember=True)
         Y = np.asarray(Y)
         m = X.shape[1]
         if Y.shape[-1] != m:
@@ -296,9 +305,20 @@ class DeepNetwork:
             )
         if w is not None:
             w = w.astype(hp.dtype)
-        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop, sample_weight=w)
+        state = training.run(self.loop_parts(), Xr, Yr, epochs, val, callbacks, state, stop, sample_weight=w)
         self.train_state = state if state.perm is not None else None
         return self.history
+
+    def loop_parts(self) -> training.LoopParts:
+        """The collaborators :func:`deepstep.training.run` trains with (engine, optimizer, rng, ...)."""
+        self._require_built()
+
+        def epoch_done(n):
+            self._epochs_done = n
+
+        return training.LoopParts(self.hp, self._engine, self._optimizer, self._rng, self._targets.output,
+                                  self.history, self._validation_logs, epoch_done, self._epochs_done,
+                                  current_hp=lambda: self.hp, model=self)
 
     def _split_labels(self, Y):
         """The labels a classifier's validation split is stratified by (None: not stratified)."""
@@ -563,11 +583,13 @@ class DeepNetwork:
         if self._engine is None:
             raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
 
-    def check_input(self, X, fitting=False):
+    def check_input(self, X, fitting=False, remember=False):
         """X as an array of shape (n_x, m), checked: 2-D, real, finite, and of the model's width once built.
 
         Raises DataError naming the problem (and the fix, e.g. ``X.T`` for
-        examples-by-features input).
+        examples-by-features input). With ``remember`` (``fit``), the finiteness
+        pass is skipped for the array object checked last time (see
+        :meth:`deepstep.engine.Engine.known_finite`).
         """
         try:
             X = np.asarray(X)
@@ -587,8 +609,13 @@ class DeepNetwork:
                 hint = (" It looks like examples x features: pass X.T (deepstep's model takes (n_x, m))."
                         if X.shape[1] == n_x else "")
                 raise DataError(f"X has {X.shape[0]} features (rows) but the model expects {n_x}.{hint}")
-        if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
-            raise DataError("X contains NaN or infinite values; clean or impute them first.")
+        if np.issubdtype(X.dtype, np.floating):
+            eng = self._engine if remember else None
+            if eng is None or not eng.known_finite(X):
+                if not all_finite(X):
+                    raise DataError("X contains NaN or infinite values; clean or impute them first.")
+                if eng is not None:
+                    eng.remember_finite(X)
         return X
 
 

@@ -13,6 +13,12 @@ callback, a non-finite cost) and resume from a checkpoint bit for bit:
         record the epoch: mean cost, train accuracy (running, over the batches),
         validation cost and metrics; early stopping; callbacks
 
+``_loop`` is that text: ``_begin_epoch`` (the order, the last good weights),
+``_Rows.batch`` (row gathering), the engine's passes and the optimizer's step,
+``_Tally`` (running cost and accuracy) and ``_end_epoch`` (history,
+validation, early stopping, callbacks). The loop gets its collaborators as a
+:class:`LoopParts` and touches nothing else of the model.
+
 Callbacks (:mod:`deepstep.callbacks`) hear the train's, epochs' and batches'
 begin and end; they may change ``state.lr`` (honoured by the next steps and
 recorded in the history) and stop the run (recorded in ``history.stopped``).
@@ -91,39 +97,92 @@ def resolve_batch_size(batch_size, m):
     return int(batch_size)
 
 
-def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
-    """Train ``model`` for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
+@dataclass
+class LoopParts:
+    """What the fit loop works with, handed over by the model.
+
+    :meth:`deepstep.DeepNetwork.loop_parts` builds one; anything with the same
+    fields can be trained by :func:`run`. The loop reads and updates these and
+    nothing else of the model.
+
+    hp : HyperParameters
+        batch size, schedule, shuffle, dropout, L2, early stopping.
+    engine : :class:`deepstep.engine.Engine`
+        the passes, and the parameters ``engine.theta`` (updated in place).
+    optimizer : :class:`deepstep.optimizers.Optimizer`
+        the update; its ``state`` and ``t`` are restored on divergence.
+    rng : numpy.random.Generator
+        the shuffles and the dropout masks.
+    output : str
+        the output activation: ``"sigmoid"`` / ``"softmax"`` (accuracy is
+        tracked) or ``"linear"``.
+    history : History
+        appended to once per epoch.
+    validation_logs : callable ``(X_val, Y_val) -> dict``
+        the validation entries of an epoch's logs.
+    epoch_done : callable ``(epochs_completed) -> None``
+        told after every epoch (the model's epoch count).
+    epochs_done : int
+        epochs completed before this run (where a new run's count starts).
+    current_hp : callable ``() -> HyperParameters``, optional
+        the model's hyperparameters now: a callback may change them
+        (``model.set_hyperparameters``), read at each epoch and after each batch.
+    model : DeepNetwork, optional
+        the model callbacks are given (``Callback.set_model``).
+    """
+
+    hp: object
+    engine: object
+    optimizer: object
+    rng: np.random.Generator
+    output: str
+    history: History
+    validation_logs: object
+    epoch_done: object
+    epochs_done: int = 0
+    current_hp: object = None
+    model: object = None
+
+
+def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
+    """Train for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
 
     ``sample_weight`` (m,), optional: per-example weights in the cost and its
     gradient, each batch normalised by its weight sum (``Engine.backward``);
     the epoch's cost is then the weighted mean.
 
-    ``stop()`` is polled after every mini-batch (the CLI's signal handler);
-    when it returns True the loop returns with ``state`` pointing at the next
-    batch. Returns the (updated) state.
+    ``parts`` is a :class:`LoopParts` (or a model with ``loop_parts()``).
+    ``Xr`` may also be a :class:`deepstep.sources.Rows`-like object (out-of-core
+    rows streamed in shuffled blocks). ``stop()`` is polled after every
+    mini-batch (the CLI's signal handler); when it returns True the loop returns
+    with ``state`` pointing at the next batch. Returns the (updated) state.
     """
-    hp, eng, history = model.hp, model._engine, model.history
-    bs = resolve_batch_size(hp.batch_size, Xr.shape[0])
-    state = state or TrainState(epoch=model._epochs_done)
+    if not isinstance(parts, LoopParts):
+        parts = parts.loop_parts()
+    hp, eng, history = parts.hp, parts.engine, parts.history
+    rows = Xr if hasattr(Xr, "permutation") else _Rows(Xr, Yr)
+    bs = resolve_batch_size(hp.batch_size, rows.m)
+    state = state or TrainState(epoch=parts.epochs_done)
     end_epoch = state.epoch + epochs
     history.stopped = None
     state.stop = None
-    params = {"epochs": end_epoch, "initial_epoch": state.epoch, "steps": math.ceil(Xr.shape[0] / bs),
-              "batch_size": bs, "samples": Xr.shape[0]}
+    params = {"epochs": end_epoch, "initial_epoch": state.epoch, "steps": math.ceil(rows.m / bs),
+              "batch_size": bs, "samples": rows.m}
     for cb in callbacks:
         if isinstance(cb, Callback):       # duck-typed callbacks need only the hooks they use
-            cb.set_model(model)
+            cb.set_model(parts.model)
             cb.set_params(params)
             cb.state = state
     for cb in callbacks:
         cb.on_train_begin(state)
-    last_good = _Snapshot(eng, model._optimizer)
+    last_good = _Snapshot(eng, parts.optimizer)
     # A diverging run overflows before its cost turns non-finite; that is reported
-    # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings. (Underflow,
+    # e^(very negative) -> 0 in the sigmoid and softmax, is the right limit.)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         try:
-            interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
-                                sample_weight)
+            interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good,
+                                None if sample_weight is None else np.asarray(sample_weight))
         except TrainingDiverged as exc:
             if any(getattr(cb, "stops_on_divergence", False) for cb in callbacks):
                 # TerminateOnNaN: end the run quietly (last finite weights already restored).
@@ -145,6 +204,56 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     for cb in callbacks:
         cb.on_train_end(history)
     return state
+
+
+class _Rows:
+    """Row gathering from in-memory rows: the batch of ``perm[start:stop]`` into reused buffers.
+
+    Large batches are gathered in parts by the helper threads (the same rows, so
+    the same batch, whatever the thread count).
+    """
+
+    def __init__(self, Xr, Yr):
+        self.Xr, self.Yr = Xr, Yr
+        self.m = Xr.shape[0]
+        self._buf = {}
+        self._split = None
+
+    def permutation(self, rng):
+        """This epoch's order of the examples."""
+        return rng.permutation(self.m)
+
+    def batch(self, perm, start, stop):
+        """``(X, Y)`` of shape (n_x, k), (n_y, k): views of gathered rows, or of all rows."""
+        Xr, Yr = self.Xr, self.Yr
+        if perm is None and start == 0 and stop == self.m:
+            return Xr.T, Yr.T                           # the lesson's batch gradient descent
+        k = stop - start
+        buf = self._buf.get(k)
+        if buf is None:
+            buf = self._buf[k] = (np.empty((k, Xr.shape[1]), Xr.dtype), np.empty((k, Yr.shape[1]), Yr.dtype))
+        xb, yb = buf
+        if perm is None:
+            np.copyto(xb, Xr[start:stop])
+            np.copyto(yb, Yr[start:stop])
+        else:
+            idx = perm[start:stop]
+            # mode="clip": the indices are a permutation, always in range, and
+            # mode="raise" would gather through a temporary (~8x slower).
+            if k * Xr.shape[1] >= (1 << 17):
+                def gather(lo, hi):
+                    Xr.take(idx[lo:hi], axis=0, out=xb[lo:hi], mode="clip")
+                _helpers().split(gather, k, min_part=max(1, (1 << 16) // Xr.shape[1]))
+            else:
+                Xr.take(idx, axis=0, out=xb, mode="clip")
+            Yr.take(idx, axis=0, out=yb, mode="clip")
+        return xb.T, yb.T                               # (n_x, k), (n_y, k) views
+
+
+def _helpers():
+    from .engine import helpers
+
+    return helpers()
 
 
 class _Snapshot:
@@ -169,39 +278,32 @@ class _Snapshot:
         self.opt.t = self.t
 
 
-def _diverged(model, what, state, last_good):
+def _diverged(parts, what, state, last_good):
     last_good.restore()
-    model.history.stopped = "diverged"
+    parts.history.stopped = "diverged"
     return TrainingDiverged(
         f"Training diverged at epoch {state.epoch + 1}: {what} (learning_rate="
-        f"{model.hp.learning_rate:g}). The model keeps its weights and optimizer state from "
+        f"{parts.hp.learning_rate:g}). The model keeps its weights and optimizer state from "
         f"the last finite epoch; try a smaller learning rate."
     )
 
 
-def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good, wr=None):
-    hp, eng, opt, rng = model.hp, model._engine, model._optimizer, model._rng
-    history = model.history
-    m = Xr.shape[0]
-    full = bs >= m
+def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good, wr=None):
+    """The docstring's loop: epochs of batches (gather, forward, cost, backward, step)."""
+    hp, eng, opt, rng = parts.hp, parts.engine, parts.optimizer, parts.rng
+    now = parts.current_hp or (lambda: parts.hp)
+    m = rows.m
+    shuffle = hp.shuffle and bs < m
     keep, l2 = hp.keep_prob, hp.l2
     dropout = keep < 1.0
-    classify = model._targets.output != "linear"
-    sig = model._targets.output == "sigmoid"
-    xbuf, ybuf = {}, {}
+    tally = _Tally(parts.output, m if wr is None else float(wr.sum()))
     epoch_begin = [cb.on_epoch_begin for cb in callbacks if hasattr(cb, "on_epoch_begin")]
     batch_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     while state.epoch < end_epoch:
-        hp = model.hp               # a callback may have changed it (model.set_hyperparameters)
+        hp = now()                  # a callback may have changed it (model.set_hyperparameters)
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
         if state.perm is None:
-            state.perm = rng.permutation(m) if (hp.shuffle and not full) else None
-            state.position, state.cost_sum, state.correct = 0, 0.0, 0
-            # The previous epoch's last step may have left non-finite weights
-            # behind a finite cost: never snapshot those as "good".
-            if not np.isfinite(eng.theta).all():
-                raise _diverged(model, "the weights became NaN or infinite", state, last_good)
-            last_good.take()
+            _begin_epoch(parts, rows, shuffle, state, last_good)
             state.lr = lr
             for hook in epoch_begin:
                 hook(state.epoch + 1, {"epoch": state.epoch + 1, "lr": lr})
@@ -210,78 +312,98 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         perm = state.perm
         while state.position < m:
             start = state.position
-            stop_i = min(start + bs, m)
-            k = stop_i - start
-            if full and start == 0 and perm is None:
-                X, Y = Xr.T, Yr.T                       # the seed's batch gradient descent
-            else:
-                if k not in xbuf:
-                    xbuf[k] = np.empty((k, Xr.shape[1]), Xr.dtype)
-                    ybuf[k] = np.empty((k, Yr.shape[1]), Yr.dtype)
-                if perm is None:
-                    np.copyto(xbuf[k], Xr[start:stop_i])
-                    np.copyto(ybuf[k], Yr[start:stop_i])
-                else:
-                    # mode="clip": the indices are a permutation, always in range, and
-                    # mode="raise" would gather through a temporary (~8x slower).
-                    idx = perm[start:stop_i]
-                    Xr.take(idx, axis=0, out=xbuf[k], mode="clip")
-                    Yr.take(idx, axis=0, out=ybuf[k], mode="clip")
-                X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
-            wb = None if wr is None else (wr[start:stop_i] if perm is None else wr[perm[start:stop_i]])
+            end = min(start + bs, m)
+            X, Y = rows.batch(perm, start, end)
+            wb = None if wr is None else (wr[start:end] if perm is None else wr[perm[start:end]])
             for hook in batch_begin:
                 hook(state)
-            ws = eng.workspace(k, dropout)
+            ws = eng.workspace(end - start, dropout)
             AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2, wb)
+            cost = eng.cost(AL, Y, l2, wb, ws=ws)
             if not math.isfinite(cost):
-                raise _diverged(model, f"the cost became {cost}", state, last_good)
+                raise _diverged(parts, f"the cost became {cost}", state, last_good)
             state.batch_cost = cost
-            state.cost_sum += cost * (k if wb is None else float(wb.sum()))
-            if classify:
-                if sig:
-                    state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
-                else:
-                    state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
+            tally.add(state, cost, AL, Y, wb)
             eng.backward(X, Y, ws, l2, keep, wb)
             opt.step(eng.theta, eng.grad, state.lr)
-            state.position = stop_i
+            state.position = end
             for cb in callbacks:
                 cb.on_batch_end(state)
-            if model.hp is not hp:  # changed by a callback: the next batch uses the new rate
-                hp = model.hp
+            if now() is not hp:     # changed by a callback: the next batch uses the new rate
+                hp = now()
                 lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
+                state.lr = lr
                 state.lr = lr
             if stop is not None and stop():
                 if state.position < m:
                     return True
                 break
-
-        # -- end of epoch ------------------------------------------------------------
-        state.epoch += 1
-        model._epochs_done = state.epoch
-        state.perm = None
-        logs = {"epoch": state.epoch, "lr": state.lr,
-                "cost": state.cost_sum / (m if wr is None else float(wr.sum()))}
-        if classify:
-            logs["accuracy"] = state.correct / m
-        if validation is not None:
-            logs.update(model._validation_logs(*validation))
-        history.append(**logs)
-        halt = _early_stopping(model, state, logs, validation is not None)
-        for cb in callbacks:
-            if cb.on_epoch_end(state.epoch, logs) and state.stop is None:
-                state.stop = "callback"
-        if state.stop is not None:
-            history.stopped = history.stopped or state.stop
-            halt = True
-        if halt or (stop is not None and stop()):
+        if _end_epoch(parts, state, state.lr, m, tally, validation, callbacks) or (stop is not None and stop()):
             break
     return False
 
 
-def _early_stopping(model, state, logs, has_val):
-    hp = model.hp
+def _begin_epoch(parts, rows, shuffle, state, last_good):
+    """A new order of the examples, and the weights it starts from as the last good ones."""
+    state.perm = rows.permutation(parts.rng) if shuffle else None
+    state.position, state.cost_sum, state.correct = 0, 0.0, 0
+    # The previous epoch's last step may have left non-finite weights
+    # behind a finite cost: never snapshot those as "good".
+    if not _all_finite(parts.engine.theta):
+        raise _diverged(parts, "the weights became NaN or infinite", state, last_good)
+    last_good.take()
+
+
+def _all_finite(a):
+    from .engine import all_finite
+
+    return all_finite(a)
+
+
+class _Tally:
+    """The running cost and training accuracy of an epoch, over its batches."""
+
+    def __init__(self, output, total_weight):
+        self.classify = output != "linear"
+        self.sigmoid = output == "sigmoid"
+        self.total = total_weight       # m, or the sum of the sample weights
+
+    def add(self, state, cost, AL, Y, wb=None):
+        state.cost_sum += cost * (AL.shape[1] if wb is None else float(wb.sum()))
+        if self.classify:
+            if self.sigmoid:
+                state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
+            else:
+                state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
+
+    def logs(self, state, lr, m):
+        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / self.total}
+        if self.classify:
+            logs["accuracy"] = state.correct / m
+        return logs
+
+
+def _end_epoch(parts, state, lr, m, tally, validation, callbacks):
+    """Record the epoch (history, validation), early stopping, callbacks; True to halt."""
+    state.epoch += 1
+    parts.epoch_done(state.epoch)
+    state.perm = None
+    logs = tally.logs(state, lr, m)
+    if validation is not None:
+        logs.update(parts.validation_logs(*validation))
+    parts.history.append(**logs)
+    halt = _early_stopping(parts, state, logs, validation is not None)
+    for cb in callbacks:
+        if cb.on_epoch_end(state.epoch, logs) and state.stop is None:
+            state.stop = "callback"
+    if state.stop is not None:
+        parts.history.stopped = parts.history.stopped or state.stop
+        halt = True
+    return halt
+
+
+def _early_stopping(parts, state, logs, has_val):
+    hp = parts.current_hp() if parts.current_hp else parts.hp
     if not hp.early_stopping:
         return False
     monitored = logs["val_cost"] if has_val else logs["cost"]
@@ -291,13 +413,13 @@ def _early_stopping(model, state, logs, has_val):
     improved = monitored < ref - hp.min_delta
     if monitored < state.best_cost:
         state.best_cost, state.best_epoch = monitored, state.epoch
-        state.best_theta = model._engine.theta.copy()
+        state.best_theta = parts.engine.theta.copy()
     if improved:
         state.extras["patience_ref"] = float(monitored)
         state.bad_epochs = 0
         return False
     state.bad_epochs += 1
     if state.bad_epochs >= hp.patience:
-        model.history.stopped = "early_stopping"
+        parts.history.stopped = "early_stopping"
         return True
     return False

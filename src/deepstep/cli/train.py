@@ -9,6 +9,7 @@ import shlex
 import time
 
 import click
+import numpy as np
 
 from .. import tabular
 from ..errors import DataError
@@ -89,10 +90,13 @@ def _names(text):
                    "flags override it; unknown keys are errors")
 @click.option("--print-config", is_flag=True,
               help="print the effective settings (flags, config, preset, defaults) as TOML and exit")
+@click.option("--stream", is_flag=True,
+              help="train from the --data HDF5 file (datasets X and y, or <split>_set_x/_y) block by "
+                   "block, without loading it: data larger than memory, shuffled by blocks (no --resume)")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
           test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
-          as_json, quiet, preset, print_config, **kwargs):
+          as_json, quiet, preset, print_config, stream=False, **kwargs):
     """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -126,6 +130,10 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
                        weight_column=weight_column)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
+    if stream:
+        if class_weight or weight_column:
+            raise click.UsageError("--stream trains without sample weights; drop --class-weight/--weight-column.")
+        return _train_streamed(data_path, test_path, label_column, out_path, quiet, overrides, resume_path)
     check_plot_format(plot_path)
     say = (lambda text: None) if quiet else (lambda text: click.echo(f"deepstep: {text}", err=True))
     warn = lambda text: click.echo(f"deepstep: warning: {text}", err=True)
@@ -407,3 +415,60 @@ def _save_checkpoint(net, stopper, path, run_info):
     click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
                f"resume with: deepstep train --resume {shlex.quote(str(path))}", err=True)
     return stopper.exit_code
+
+
+def _train_streamed(data_path, test_path, label_column, out_path, quiet, overrides, resume_path):
+    """``train --stream``: fit from the HDF5 file's rows block by block (:mod:`deepstep.sources`)."""
+    import h5py
+
+    from ..hyperparameters import HyperParameters
+    from ..network import DeepNetwork
+    from .files import _load_for_model
+
+    if resume_path:
+        raise click.UsageError("--stream cannot --resume a checkpoint; run without --stream to resume.")
+    if not data_path:
+        raise click.UsageError("--stream reads the HDF5 file given by --data FILE.h5.")
+    hp = HyperParameters(**overrides)
+    try:
+        f = h5py.File(data_path, "r")
+    except OSError as exc:
+        raise DataError(f"--stream needs an HDF5 file; {data_path} could not be read as one: {exc}") from None
+    with f:
+        keys = list(f.keys())
+        pairs = [("X", "y"), ("x", "y")] + [(k, k[:-1] + "y") for k in keys if k.endswith("_set_x")]
+        found = [(xk, yk) for xk, yk in pairs if xk in keys and yk in keys]
+        if len(found) != 1:
+            raise DataError(f"--stream needs one pair of datasets X/y (or <split>_set_x/_set_y) in "
+                            f"{data_path}; it holds {keys}.")
+        xk, yk = found[0]
+        X, y = f[xk], f[yk][()]
+        if "preprocess" not in overrides:
+            hp = hp.replace(preprocess="divide255" if X.dtype == np.uint8 else "standardize")
+        net = DeepNetwork(hp)
+        m, n_x = X.shape[0], int(np.prod(X.shape[1:]))
+        if not quiet:
+            click.echo(f"deepstep: streaming {data_path} ({m} examples, {n_x} features) for {hp.epochs} epochs",
+                       err=True)
+        t0 = time.perf_counter()
+        net.fit(X, y, callbacks=[ProgressBar(0 if quiet else 1, leave=False, disable=None)])
+        elapsed = time.perf_counter() - t0
+    h = net.history
+    if not quiet:
+        click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
+                   f"{h['cost'][-1]:.4g}" + (f" (stopped: {h.stopped})" if h.stopped else ""), err=True)
+    if "accuracy" in h:
+        click.echo(f"train accuracy (running, last epoch): {h['accuracy'][-1]:.4f} ({m} examples)")
+    if test_path:
+        test_ds = _load_for_model(net, test_path, parse_label_column(label_column))
+        if test_ds.y is not None:
+            click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
+    if out_path:
+        from .. import persistence
+
+        try:
+            persistence.save(net, out_path)
+        except OSError as exc:
+            raise output_error(exc, "--out", out_path) from None
+        if not quiet:
+            click.echo(f"deepstep: model saved to {out_path}", err=True)

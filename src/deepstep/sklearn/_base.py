@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import sources
 from ..callbacks import Callback, ProgressBar
 from ..errors import InvalidParameterError
 from ..hyperparameters import HyperParameters
@@ -95,6 +96,8 @@ class _DeepEstimator(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
+        if sources.is_source(X):
+            return self._fit_source(X, y, sample_weight, incremental, classes)
         hp = self._hyperparameters()
         self._check_estimator_params()
         hp = self._task_hyperparameters(hp)
@@ -136,6 +139,45 @@ class _DeepEstimator(BaseEstimator):
                 raise
             names = getattr(self, "feature_names_in_", None)
             net.feature_names = None if names is None else [str(n) for n in names]
+            self.network_ = net
+        self._set_fitted_attributes()
+        return self
+
+    def _fit_source(self, X, y, sample_weight, incremental, classes):
+        """``fit``/``partial_fit`` on out-of-core rows (:mod:`deepstep.sources`): streamed, never loaded."""
+        if sample_weight is not None or getattr(self, "class_weight", None) is not None:
+            raise ValueError("sample_weight and class_weight need the data in memory; "
+                             "they are not supported with an out-of-core source.")
+        hp = self._hyperparameters()
+        self._check_estimator_params()
+        hp = self._task_hyperparameters(hp)
+        resume = hasattr(self, "network_") and (incremental or self.warm_start)
+        rows = sources.Rows(X)
+        if resume and rows.n_features != self.n_features_in_:
+            raise ValueError(f"X has {rows.n_features} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        self.n_features_in_ = rows.n_features
+        if hasattr(self, "feature_names_in_") and not resume:
+            del self.feature_names_in_
+        y = np.asarray(y[...] if not isinstance(y, np.ndarray) and hasattr(y, "shape") else y)
+        if y.shape[0] != rows.m:
+            raise ValueError(f"X has {rows.m} samples but y has {y.shape[0]}.")
+        Y = self._targets_for_network(y, resume, classes)
+        if self._resolved_output != hp.output:
+            hp = hp.replace(output=self._resolved_output)
+        epochs = 1 if incremental else hp.epochs
+        with self._blas_limits():
+            if resume:
+                net = self.network_
+                self._check_warm_start(net.hp, hp)
+                net.set_hyperparameters(hp)
+            else:
+                net = DeepNetwork(hp)
+                if incremental:       # built for all the classes, the scaler over all the rows
+                    net.build(rows.n_features, self._encoder(Y))
+                    net.scaler = sources.fit_scaler(hp.preprocess, rows)
+            net.fit(rows, Y, epochs=epochs, warm_start=net.is_built, callbacks=self._callbacks(epochs))
+            net.feature_names = None
             self.network_ = net
         self._set_fitted_attributes()
         return self
