@@ -1,9 +1,23 @@
-"""Shared fixtures: the real datasets in ../shared/data, found relative to the checkout."""
+"""Shared fixtures: the real datasets in ../shared/data, found relative to the checkout.
 
-from pathlib import Path
+The suite runs as ``pytest -n 2``: two workers on a machine of (often) two cores.
+Each worker and every subprocess it starts uses one BLAS thread, so that the two
+workers do not oversubscribe the cores (small products slow down 10-100x when they
+do). Only the thread count is set; the BLAS kernel settings are left alone.
+"""
 
-import numpy as np
-import pytest
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(limits=1, user_api="blas")        # in case NumPy's BLAS was loaded before this file
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT.parent / "shared" / "data").resolve()
