@@ -6,7 +6,7 @@
                dA_prev = W^T dZ        (n[l-1], m) = (n[l-1], n[l]) @ (n[l], m)
 
 The backward products are sums over the examples; the mean's 1/m belongs to
-the caller. The seed's ``linear_backward`` (:mod:`deepstep.steps`) multiplies
+the caller. The lesson's ``linear_backward`` (:mod:`deepstep.steps`) multiplies
 dW and db by 1/m after the products, as the seed writes it; the engine folds
 1/m into dZ[L] once, since every later gradient is linear in it. Both call
 these kernels, the engine with ``out=`` buffers. Transposes are views: BLAS
@@ -29,7 +29,7 @@ def linear_backward(dZ, A_prev, W, dW=None, db=None, dA_prev=None, *, need_dA_pr
     """``(dA_prev, dW, db)`` for the linear step; ``dA_prev`` is None when not needed.
 
     The input layer's dA[0] is never needed for training: ``need_dA_prev=False``
-    skips that product (for the seed's cat network it is a 12288 x 209 matrix).
+    skips that product (for the lesson's cat network it is a 12288 x 209 matrix).
     """
     dW = np.matmul(dZ, A_prev.T, out=dW)
     db = np.add.reduce(dZ, axis=1, keepdims=True, out=db)
