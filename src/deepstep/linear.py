@@ -7,7 +7,7 @@
 
 The backward products are sums over the examples; the mean's 1/m belongs to
 the caller. The lesson's ``linear_backward`` (:mod:`deepstep.steps`) multiplies
-dW and db by 1/m after the products, as the seed writes it; the engine folds
+dW and db by 1/m after the products, as the lesson writes it; the engine folds
 1/m into dZ[L] once, since every later gradient is linear in it. Both call
 these kernels, the engine with ``out=`` buffers. Transposes are views: BLAS
 takes them as flags.

@@ -36,11 +36,20 @@ class TargetEncoder:
         self.scale = None if scale is None else np.asarray(scale, dtype=np.float64).ravel()
 
     @staticmethod
-    def _standardizer(Y):
-        """Per-output (mean, sd) of targets Y (n_y, m); sd 1 where a target is constant."""
+    def _standardizer(Y, sample_weight=None):
+        """Per-output (mean, sd) of targets Y (n_y, m); sd 1 where a target is constant.
+
+        With ``sample_weight`` (m,) the mean and sd are weighted, so that integer
+        weights standardize exactly as repeating the rows would.
+        """
         Y = np.asarray(Y, dtype=np.float64)
-        sd = Y.std(axis=1)
-        return Y.mean(axis=1), np.where(sd > 0, sd, 1.0)
+        if sample_weight is None:
+            mean, sd = Y.mean(axis=1), Y.std(axis=1)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            mean = (Y @ w) / w.sum()
+            sd = np.sqrt(np.square(Y - mean[:, None]) @ w / w.sum())
+        return mean, np.where(sd > 0, sd, 1.0)
 
     def restore(self, AL):
         """Output activations in the targets' units (regression: ``AL * scale + shift``)."""
@@ -55,16 +64,17 @@ class TargetEncoder:
 
     # -- inference from the training targets -----------------------------------
     @classmethod
-    def infer(cls, Y, output="auto"):
+    def infer(cls, Y, output="auto", sample_weight=None):
+        """The encoding for targets Y; ``sample_weight`` (m,) weighs a regression target's standardization."""
         Y = np.asarray(Y)
         if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1):
-            return cls._infer_labels(Y.ravel(), output)
+            return cls._infer_labels(Y.ravel(), output, sample_weight)
         if Y.ndim != 2:
             raise DataError(f"Y must have shape (m,) or (n_y, m). Got an array of shape {Y.shape}.")
-        return cls._infer_matrix(Y, output)
+        return cls._infer_matrix(Y, output, sample_weight)
 
     @classmethod
-    def _infer_labels(cls, y, output):
+    def _infer_labels(cls, y, output, sample_weight=None):
         numeric = np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.bool_)
         if numeric:
             _check_finite(y)
@@ -72,7 +82,7 @@ class TargetEncoder:
                                   and not np.all(np.mod(y, 1) == 0)):
             if not numeric:
                 raise DataError(f"A linear (regression) output needs numeric targets. Got dtype {y.dtype}.")
-            return cls("linear", "matrix", None, 1, *cls._standardizer(y.reshape(1, -1)))
+            return cls("linear", "matrix", None, 1, *cls._standardizer(y.reshape(1, -1), sample_weight))
         try:
             classes = np.unique(y)
         except TypeError:
@@ -95,7 +105,7 @@ class TargetEncoder:
         return cls(out, "labels", classes, 1 if out == "sigmoid" else len(classes))
 
     @classmethod
-    def _infer_matrix(cls, Y, output):
+    def _infer_matrix(cls, Y, output, sample_weight=None):
         if not np.issubdtype(Y.dtype, np.number):
             raise DataError(f"A target matrix of shape (n_y, m) must be numeric. Got dtype {Y.dtype}.")
         _check_finite(Y)
@@ -108,7 +118,7 @@ class TargetEncoder:
         if output == "softmax" and not np.allclose(Y.sum(axis=0), 1) or output == "softmax" and Y.min() < 0:
             raise DataError("A softmax output needs one-hot (or probability) columns that sum to 1.")
         if output == "linear":
-            return cls(output, "matrix", None, Y.shape[0], *cls._standardizer(Y))
+            return cls(output, "matrix", None, Y.shape[0], *cls._standardizer(Y, sample_weight))
         return cls(output, "matrix", None, Y.shape[0])
 
     # -- encode / decode --------------------------------------------------------

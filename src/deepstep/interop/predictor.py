@@ -60,10 +60,17 @@ def describe(model) -> Predictor:
     if kind in ("standardize", "minmax"):
         shift, factor = scaler.shift.astype(dtype), scaler.factor.astype(dtype)
     targets = model.targets
+    weights = [np.array(params[f"W{l}"], dtype=np.float64) for l in range(1, L + 1)]
+    biases = [np.array(params[f"b{l}"], dtype=np.float64).ravel() for l in range(1, L + 1)]
+    if targets.output == "linear" and getattr(targets, "shift", None) is not None:
+        # A regression model learns standardized targets; its predictions are A[L]·scale + shift.
+        # The output layer is linear, so that affine map folds exactly into W[L] and b[L].
+        weights[-1] = weights[-1] * targets.scale[:, None]
+        biases[-1] = biases[-1] * targets.scale + targets.shift
     return Predictor(
         dtype=dtype, preprocess=kind, shift=shift, factor=factor,
-        weights=[np.array(params[f"W{l}"], dtype=dtype) for l in range(1, L + 1)],
-        biases=[np.array(params[f"b{l}"], dtype=dtype).ravel() for l in range(1, L + 1)],
+        weights=[w.astype(dtype) for w in weights],
+        biases=[b.astype(dtype) for b in biases],
         activations=acts, output=targets.output, mode=targets.mode,
         classes=None if targets.classes is None else np.asarray(targets.classes),
         feature_names=None if model.feature_names is None else list(model.feature_names))
