@@ -123,6 +123,11 @@ def from_state(cls, meta, arrays):
     _restore_rngs(model, meta)
     tsd = meta.get("train_state")
     ts = None if tsd is None else _train_state(tsd, arrays, model.engine.theta)
+    used = ({"theta"} | {f"opt_{k}" for k in model.optimizer.slots}
+            | {f"scaler_{k}" for k in model.scaler.to_arrays()}
+            | ({"ts_perm", "ts_best_theta"} if ts is not None else set()))
+    unused = sorted(set(arrays) - used)
+    _check(not unused, f"it holds arrays {unused[:6]} that the model does not use")
     return model, ts
 
 
@@ -215,14 +220,28 @@ def _describe_data(model, meta, n_x):
         model.class_names = cnames
 
 
+def _number(x):
+    """A JSON number a float can hold (10**400 cannot; NaN and inf, as JSON writes them, can)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
+
+
 def _history(meta):
     hist = meta.get("history") or {}
     _check(isinstance(hist, dict) and isinstance(hist.get("records", {}), dict)
-           and all(isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                               for x in v) for v in hist.get("records", {}).values())
-           and isinstance(hist.get("stopped"), (str, type(None)))
+           and all(isinstance(v, list) and all(_number(x) for x in v)
+                   for v in hist.get("records", {}).values())
+           and (hist.get("stopped") is None
+                or (isinstance(hist.get("stopped"), str) and len(hist["stopped"]) <= 64))
            and (hist.get("best_epoch") is None or _is_int(hist.get("best_epoch"))),
            "the training history is not a table of numbers")
+    lengths = {len(v) for v in hist.get("records", {}).values()}
+    _check(len(lengths) <= 1, f"the training history is ragged (columns of {sorted(lengths)} epochs)")
     return History.from_dict(hist)
 
 

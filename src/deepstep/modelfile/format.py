@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 
 FORMAT_NAME = "deepstep-model"
 FORMAT_VERSION = 1
+#: The arrays a model file may hold besides ``metadata`` (see the layout above).
+ARRAY_NAME = re.compile(r"theta|opt_[a-z0-9]{1,16}|scaler_[a-z0-9]{1,16}|ts_[a-z0-9_]{1,16}")
+#: Zip entries in a model file, metadata included: deepstep writes about ten.
+MAX_ENTRIES = 32
 
 
 def jsonable(o):
@@ -54,5 +59,6 @@ def checksum(meta, arrays) -> str:
             continue
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
+        if a.size:
+            h.update(memoryview(a.reshape(-1)).cast("B"))    # no copy of the bytes
     return h.hexdigest()
