@@ -173,3 +173,34 @@ def check_regular(path, what="file"):
     """Raise NotRegularFileError unless ``path`` (followed) is a regular file; FileNotFoundError if missing."""
     with open_regular(path, what):
         pass
+
+
+def figure_format(path) -> str:
+    """The image format matplotlib writes for ``path``'s extension; InvalidParameterError if none.
+
+    Checked before any work, so ``--plot curve.jpeg2`` fails at once rather than
+    after training.
+    """
+    from .errors import InvalidParameterError
+
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if ext not in supported:
+        raise InvalidParameterError(
+            f"Cannot tell the image format of {os.fspath(path)} from its extension "
+            f"{('.' + ext) if ext else '(none)'}; use one of "
+            f"{', '.join('.' + k for k in sorted(supported))}.")
+    return ext
+
+
+def save_figure(fig, path, **savefig_kwargs) -> str:
+    """``fig.savefig(path)``, written atomically; the format follows the extension."""
+    fmt = figure_format(path)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=fmt, **savefig_kwargs)
+    return os.fspath(path)

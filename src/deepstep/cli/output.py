@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
+from ..fs import save_figure
+from .runtime import printable
 
 
 def plot_history(history, path, title=None):
@@ -25,7 +27,7 @@ def plot_history(history, path, title=None):
         ax.set_title(title or "deepstep training cost")
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -60,8 +62,8 @@ def class_label(model, label):
     names = getattr(model, "class_names", None)
     value = label.item() if hasattr(label, "item") else label
     if names and isinstance(value, (int, np.integer)) and 0 <= int(value) < len(names):
-        return f"{value} ({names[int(value)]})"
-    return str(value)
+        return printable(f"{value} ({names[int(value)]})")
+    return printable(value)
 
 
 def load_image(path, shape):

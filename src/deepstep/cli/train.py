@@ -9,6 +9,7 @@ import time
 import click
 
 from ..errors import DataError
+from ..fs import figure_format, same_file
 from .files import (
     _load_training_data,
     _short_source,
@@ -17,8 +18,18 @@ from .options import hyperparameter_options, pop_hyperparameters
 from .options import label_column as parse_label_column
 from .output import format_metrics, plot_history
 from .progress import ProgressBar
-from .runtime import EXIT_CODES_EPILOG, check_output_path, data_fingerprint, default_checkpoint_path, output_error
-from .signals import GracefulStop
+from .runtime import (
+    EXIT_CODES_EPILOG,
+    check_distinct,
+    check_output_path,
+    data_fingerprint,
+    default_checkpoint_path,
+    numbered_paths,
+    output_error,
+    printable,
+    resumed_output_paths,
+)
+from .signals import GracefulStop, test_point
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -66,22 +77,37 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     overrides = pop_hyperparameters(kwargs)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
+    if plot_path:
+        figure_format(plot_path)                         # --plot curve.jpeg2: exit 2 now, not after training
+    inputs = [("--data", data_path), ("--test-data", test_path), ("--resume", resume_path)]
+    same_checkpoint = checkpoint_path and resume_path and same_file(checkpoint_path, resume_path)
+    check_distinct(inputs, [("--out", out_path), ("--plot", plot_path),
+                            ("--checkpoint", None if same_checkpoint else checkpoint_path)])
+    new_checkpoint = checkpoint_path is None and not resume_path  # a default name: never replaces a file
     if resume_path:
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
                                                    dataset, label_column)
-        out_path = out_path or run_info.get("out")
-        plot_path = plot_path or run_info.get("plot")
+        # Never a path from the checkpoint's contents: defaults derive from its own location.
+        derived = resumed_output_paths(resume_path)
+        if out_path is None and run_info.get("out"):
+            out_path = derived["--out"]
+            _announce_default("--out", out_path, "the model")
+        if plot_path is None and run_info.get("plot"):
+            plot_path = derived["--plot"]
+            _announce_default("--plot", plot_path, "the cost curve")
         checkpoint_path = checkpoint_path or resume_path
-        epochs = net.hp.epochs - net.train_state.epoch
-        source = run_info.get("source", "the checkpoint's data")
+        for path, option in ((out_path, "--out"), (plot_path, "--plot")):
+            check_output_path(path, option)
+        check_distinct(inputs + [("--data", run_info.get("data")), ("--test-data", run_info.get("test_data"))],
+                       [("--out", out_path), ("--plot", plot_path)])
+        epochs = max(net.hp.epochs - net.train_state.epoch, 0)
+        source = run_info.get("source") or "the checkpoint's data"
     else:
         net, run_info, train_ds, test_ds = _start(overrides, data_path, test_path, dataset, label_column,
                                                   out_path, plot_path)
         checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
         epochs = net.hp.epochs
         source = run_info["source"]
-    check_output_path(out_path, "--out")                 # also the paths a checkpoint recorded
-    check_output_path(plot_path, "--plot")
     hp = net.hp
     t0 = time.perf_counter()
     with GracefulStop(net) as stopper:
@@ -95,36 +121,68 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
                     callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
                     stop=stopper)
-    elapsed = time.perf_counter() - t0
-    state = stopper.state
-    done = (state is None or state.epoch >= hp.epochs
-            or net.history.stopped == "early_stopping")
-    if stopper.signum is not None and not done:
-        return _save_checkpoint(net, stopper, checkpoint_path, run_info)
+        elapsed = time.perf_counter() - t0
+        state = stopper.state if stopper.state is not None else net.train_state
+        done = (state is None or state.epoch >= hp.epochs
+                or net.history.stopped == "early_stopping")
+        if stopper.signum is not None and not done:
+            return _save_checkpoint(net, stopper, checkpoint_path, run_info, new_checkpoint)
+        # Training is over. A signal from here to the last byte written still ends in a saved
+        # model (or, without --out, a checkpoint of the finished run) and a message.
+        test_point("after_fit")
+        if stopper.signum is None:
+            _report(net, train_ds, test_ds, elapsed, quiet)
+            test_point("after_evaluate")
+        if out_path:
+            test_point("before_save")
+            _save_model(net, out_path)
+            if not quiet or stopper.signum is not None:
+                saved = f"deepstep: model saved to {out_path}"
+                click.echo(saved if stopper.signum is None else
+                           f"deepstep: {stopper.name} after the last epoch: {saved[10:]} "
+                           f"(evaluation or plot skipped)", err=stopper.signum is not None)
+            test_point("after_save")
+        elif stopper.signum is not None:
+            return _save_checkpoint(net, stopper, checkpoint_path, run_info, new_checkpoint, finished=True)
+        if stopper.signum is not None:
+            return stopper.exit_code
+        if plot_path:
+            try:
+                plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
+            except OSError as exc:
+                raise output_error(exc, "--plot", plot_path) from None
+            if not quiet:
+                click.echo(f"deepstep: cost curve saved to {plot_path}")
+        if stopper.signum is not None:      # during the plot: the model is saved, the plot too
+            click.echo(f"deepstep: {stopper.name} after the last epoch; the outputs are complete.", err=True)
+            return stopper.exit_code
+
+
+def _announce_default(option, path, what):
+    click.echo(f"deepstep: {what} will be saved to {path} (next to the checkpoint; give {option} "
+               f"to choose another file)", err=True)
+
+
+def _report(net, train_ds, test_ds, elapsed, quiet):
     h = net.history
     if not quiet:
-        click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
-                   f"{h['cost'][-1]:.4f}" + (f" (stopped: {h.stopped})" if h.stopped else ""))
+        if h.get("cost"):
+            click.echo(f"deepstep: {len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost "
+                       f"{h['cost'][-1]:.4f}" + (f" (stopped: {printable(h.stopped)})" if h.stopped else ""))
+        else:
+            click.echo("deepstep: no epochs left to train")
     click.echo(format_metrics("train", net.evaluate(train_ds.X, train_ds.y), train_ds.n_examples))
     if test_ds is not None and test_ds.y is not None:
         click.echo(format_metrics("test", net.evaluate(test_ds.X, test_ds.y), test_ds.n_examples))
-    if out_path:
-        from .. import persistence
 
-        try:
-            persistence.save(net, out_path)
-        except OSError as exc:                           # e.g. the folder vanished during training
-            raise output_error(exc, "--out", out_path) from None
-        if not quiet:
-            click.echo(f"deepstep: model saved to {out_path}")
-    if plot_path:
-        try:
-            plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
-        except OSError as exc:
-            raise output_error(exc, "--plot", plot_path) from None
-        if not quiet:
-            click.echo(f"deepstep: cost curve saved to {plot_path}")
 
+def _save_model(net, out_path):
+    from .. import persistence
+
+    try:
+        persistence.save(net, out_path)
+    except OSError as exc:                           # e.g. the folder vanished during training
+        raise output_error(exc, "--out", out_path) from None
 
 
 def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path):
@@ -143,7 +201,9 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     run_info = {
         "data": absolute(data_path), "test_data": absolute(test_path),
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
-        "out": absolute(out_path), "plot": absolute(plot_path),
+        # Whether the run saves a model and a plot, never where: a resumed run derives those
+        # paths from the checkpoint's own location (no output path comes from a file).
+        "out": bool(out_path), "plot": bool(plot_path),
         "source": data_path or f"dataset {dataset or 'breast_cancer'}",
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
     }
@@ -169,6 +229,7 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
     if state is None or run_info is None:
         raise ModelFileError(f"{path} is not a checkpoint of an interrupted 'deepstep train' run; "
                              f"nothing to resume (use it with evaluate, predict or info).")
+    run_info = _checked_run(run_info, path)
     if data_path or dataset:
         run_info = dict(run_info, data=data_path, dataset=dataset, test_data=test_path,
                         label_column=label_column if label_column is not None else run_info.get("label_column"))
@@ -182,19 +243,64 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
     return net, run_info, train_ds, test_ds
 
 
-def _save_checkpoint(net, stopper, path, run_info):
-    """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143."""
+def _checked_run(run, path):
+    """The checkpoint's run record with every field of the type ``--resume`` uses, or ModelFileError."""
+    from ..data import DATASETS
+    from ..errors import ModelFileError
+
+    def bad(key, what):
+        value = str(run.get(key))[:60]
+        return ModelFileError(f"{path} is not a usable checkpoint: its run record's {key!r} is "
+                              f"{value!r}, not {what}.")
+
+    run = dict(run)
+    for key in ("data", "test_data", "source", "fingerprint"):
+        if not isinstance(run.get(key), (str, type(None))):
+            raise bad(key, "a path" if key != "fingerprint" else "a fingerprint")
+    if not isinstance(run.get("fingerprint"), str):
+        raise bad("fingerprint", "a fingerprint of the training data")
+    if run.get("dataset") is not None and run["dataset"] not in DATASETS:
+        raise bad("dataset", f"one of {', '.join(DATASETS)}")
+    if run.get("data") is None and run.get("dataset") is None:
+        raise bad("data", "a data file or a bundled dataset")
+    label = run.get("label_column")
+    if isinstance(label, int) and not isinstance(label, bool):
+        run["label_column"] = str(label)
+    elif not isinstance(label, (str, type(None))):
+        raise bad("label_column", "a column index or name")
+    for key in ("out", "plot"):      # old checkpoints hold a path: only "whether" is used
+        if not isinstance(run.get(key), (str, bool, type(None))):
+            raise bad(key, "true or false")
+    return run
+
+
+def _save_checkpoint(net, stopper, path, run_info, new_file=False, finished=False):
+    """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143.
+
+    ``new_file``: ``path`` is a default name, so an existing file there (another
+    run's checkpoint) is kept and the checkpoint goes to ``NAME-2.npz``, ``NAME-3.npz``, ...
+    """
     from .. import persistence
 
-    if stopper.theta is not None:
+    if stopper.theta is not None and not finished:
         net.engine.theta[...] = stopper.theta
-    state = stopper.state
-    try:
-        persistence.save_checkpoint(net, path, train_state=state, run=run_info)
-    except OSError as exc:
-        raise output_error(exc, "--checkpoint", path) from None
-    where = (f"epoch {state.epoch + 1}, example {state.position}" if state.perm is not None
-             and state.position < state.perm.size else f"end of epoch {state.epoch}")
-    click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
+    state = stopper.state if stopper.state is not None else net.train_state
+    for candidate in (numbered_paths(path) if new_file else [path]):
+        try:
+            persistence.save_checkpoint(net, candidate, train_state=state, run=run_info,
+                                        overwrite=not new_file)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise output_error(exc, "--checkpoint", candidate) from None
+        path = candidate
+        break
+    if finished:
+        where = "after the last epoch"
+    elif state.perm is not None and state.position < state.perm.size:
+        where = f"at epoch {state.epoch + 1}, example {state.position}"
+    else:
+        where = f"at end of epoch {state.epoch}"
+    click.echo(f"deepstep: {stopper.name} {where}: checkpoint saved to {path}; "
                f"resume with: deepstep train --resume {shlex.quote(str(path))}", err=True)
     return stopper.exit_code

@@ -18,7 +18,7 @@ from ..fs import atomic_open
 from .format import FORMAT_NAME, FORMAT_VERSION, checksum, jsonable
 
 
-def write(path, meta: dict, arrays: dict) -> str:
+def write(path, meta: dict, arrays: dict, overwrite=True) -> str:
     """Write ``meta`` (JSON-able) and ``arrays`` (name -> ndarray) as one model file at ``path``.
 
     The format header, the array table and the checksum are added here;
@@ -31,15 +31,15 @@ def write(path, meta: dict, arrays: dict) -> str:
     meta = json.loads(json.dumps(meta, default=jsonable))     # canonical, JSON-only values
     meta["checksum"] = checksum(meta, arrays)
     arrays["metadata"] = np.array(json.dumps(meta, default=jsonable))
-    atomic_savez(path, arrays)
+    atomic_savez(path, arrays, overwrite=overwrite)
     return path
 
 
-def atomic_savez(path, arrays):
+def atomic_savez(path, arrays, overwrite=True):
     """``np.savez(path, **arrays)`` written atomically (uncompressed, as the reader expects).
 
     The path rule is :func:`deepstep.fs.resolve_output`'s: a symlink is written
     through to its target, a device or FIFO is refused.
     """
-    with atomic_open(path, "wb") as f:
+    with atomic_open(path, "wb", overwrite=overwrite) as f:
         np.savez(f, **arrays)
