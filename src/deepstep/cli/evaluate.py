@@ -15,7 +15,7 @@ from .files import (
 )
 from .options import label_column as parse_label_column
 from .output import class_label, format_metrics, load_image
-from .runtime import EXIT_CODES_EPILOG, check_output_path
+from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -50,6 +50,8 @@ def predict(model_path, data_path, images, label_column, out_path):
     if bool(data_path) == bool(images):
         raise click.UsageError("Give either --data FILE or --image PHOTO.")
     check_output_path(out_path, "--out")
+    check_distinct([("MODEL", model_path), ("--data", data_path), *(("--image", p) for p in images)],
+                   [("--out", out_path)])
     model = _load_model(model_path)
     if images:
         if model.input_shape is None:
