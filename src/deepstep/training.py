@@ -103,6 +103,10 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good)
+    # The last step can leave non-finite weights behind a finite cost: never return them.
+    if not np.isfinite(eng.theta).all():
+        state.perm = None
+        raise _diverged(model, "the weights became NaN or infinite after the last step", state, last_good)
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
