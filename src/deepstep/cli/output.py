@@ -66,9 +66,23 @@ def class_label(model, label):
     return printable(value)
 
 
+#: The image formats ``predict --image`` opens: raster formats a photo comes in. Never EPS/PS
+#: (Pillow hands those to Ghostscript, a PostScript interpreter) or other exotic decoders.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+
+
 def load_image(path, shape):
-    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c)."""
+    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c).
+
+    Only :data:`IMAGE_FORMATS` are opened; a decompression bomb (more pixels
+    than Pillow's limit), a truncated or corrupt image, or a path that is not a
+    regular file is a DataError naming the file.
+    """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
+
+    from ..fs import NotRegularFileError, open_regular
 
     h, w = int(shape[0]), int(shape[1])
     channels = int(shape[2]) if len(shape) > 2 else 1
@@ -76,9 +90,20 @@ def load_image(path, shape):
     if mode is None:
         raise DataError(f"The model's images have {channels} channels; only 1, 3 or 4 can be read.")
     try:
-        with Image.open(path) as img:
-            img = img.convert(mode).resize((w, h), Image.LANCZOS)
-            arr = np.asarray(img, dtype=np.uint8)
+        fh = open_regular(path, "image file")
+    except NotRegularFileError as exc:
+        raise DataError(str(exc)) from None
+    try:
+        with fh, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(fh, formats=list(IMAGE_FORMATS)) as img:
+                img = img.convert(mode).resize((w, h), Image.LANCZOS)
+                arr = np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image file Pillow can read.") from None
+        raise DataError(f"{path} is not an image in a format deepstep reads "
+                        f"({', '.join(IMAGE_FORMATS)}).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path} is refused as a possible decompression bomb: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:     # truncated or corrupt data
+        raise DataError(f"{path} cannot be read as an image: {exc}.") from None
     return arr.reshape(-1, 1)                               # C order over (row, col, channel)

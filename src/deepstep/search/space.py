@@ -14,7 +14,6 @@ import numpy as np
 
 from ..errors import InvalidParameterError, did_you_mean
 
-
 #: The most candidates a grid may hold (each is a fit per fold): more is a typo, refused up front.
 MAX_GRID = 100_000
 
