@@ -14,12 +14,14 @@ training position). It uses the model's documented interface only (``build``,
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 
 from .errors import ModelFileError
 from .hyperparameters import HyperParameters
+from .modelfile.format import jsonable
 from .preprocessing import Scaler
 from .targets import TargetEncoder
 from .training import History, TrainState
@@ -66,7 +68,26 @@ def to_state(model, train_state=None, run=None, checkpoint=False):
         "train_state": ts,
         "run": run,
     }
+    _check_loadable(meta, model.layer_dims)
     return meta, arrays
+
+
+def _check_loadable(meta, dims):
+    """Run the loader's checks on what is about to be saved: what ``save`` writes always loads."""
+    try:
+        canonical = json.loads(json.dumps({k: meta[k] for k in ("targets", "input_shape", "feature_names",
+                                                                 "class_names", "history")},
+                                          default=jsonable))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"Refusing to save: the model holds a value a model file cannot store "
+                             f"({exc}).") from None
+    try:
+        _targets(canonical, dims)
+        _data_description(canonical, dims[0])
+        _history(canonical)
+    except ModelFileError as exc:
+        reason = str(exc).replace("its metadata is inconsistent: ", "")
+        raise ModelFileError(f"Refusing to save a model that could not be loaded back: {reason}") from None
 
 
 def check_savable(model):
@@ -206,18 +227,24 @@ def _scaler(meta, arrays, n_x):
 
 
 def _describe_data(model, meta, n_x):
+    shape, names, cnames = _data_description(meta, n_x)
+    model.input_shape = None if shape is None else tuple(shape)
+    model.feature_names = names
+    if cnames is not None:
+        model.class_names = cnames
+
+
+def _data_description(meta, n_x):
+    """(input_shape, feature_names, class_names) of the metadata, checked."""
     shape = meta.get("input_shape")
     _check(shape is None or (isinstance(shape, list) and 2 <= len(shape) <= 3
                              and all(_is_int(s, 1) for s in shape) and math.prod(shape) == n_x),
            f"input_shape {shape!r} does not hold {n_x} features")
-    model.input_shape = None if shape is None else tuple(shape)
     names = meta.get("feature_names")
     _check(names is None or _str_list(names, n_x), f"feature_names do not name {n_x} features")
-    model.feature_names = names
     cnames = meta.get("class_names")
     _check(cnames is None or _str_list(cnames), "class_names is not a list of text")
-    if cnames is not None:
-        model.class_names = cnames
+    return shape, names, cnames
 
 
 def _number(x):
