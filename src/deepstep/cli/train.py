@@ -77,12 +77,12 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     overrides = pop_hyperparameters(kwargs)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
-    if plot_path:
-        figure_format(plot_path)                         # --plot curve.jpeg2: exit 2 now, not after training
     inputs = [("--data", data_path), ("--test-data", test_path), ("--resume", resume_path)]
     same_checkpoint = checkpoint_path and resume_path and same_file(checkpoint_path, resume_path)
     check_distinct(inputs, [("--out", out_path), ("--plot", plot_path),
                             ("--checkpoint", None if same_checkpoint else checkpoint_path)])
+    if plot_path:
+        figure_format(plot_path)                         # --plot curve.jpeg2: exit 2 now, not after training
     new_checkpoint = checkpoint_path is None and not resume_path  # a default name: never replaces a file
     if resume_path:
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
@@ -136,25 +136,26 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         if out_path:
             test_point("before_save")
             _save_model(net, out_path)
-            if not quiet or stopper.signum is not None:
-                saved = f"deepstep: model saved to {out_path}"
-                click.echo(saved if stopper.signum is None else
-                           f"deepstep: {stopper.name} after the last epoch: {saved[10:]} "
-                           f"(evaluation or plot skipped)", err=stopper.signum is not None)
+            if stopper.signum is not None:
+                click.echo(f"deepstep: {stopper.name} after the last epoch: model saved to {out_path}"
+                           + (" (plot skipped)" if plot_path else ""), err=True)
+                return stopper.exit_code
+            if not quiet:
+                click.echo(f"deepstep: model saved to {out_path}")
             test_point("after_save")
         elif stopper.signum is not None:
             return _save_checkpoint(net, stopper, checkpoint_path, run_info, new_checkpoint, finished=True)
-        if stopper.signum is not None:
-            return stopper.exit_code
-        if plot_path:
+        if plot_path and stopper.signum is None:
             try:
                 plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
             except OSError as exc:
                 raise output_error(exc, "--plot", plot_path) from None
             if not quiet:
                 click.echo(f"deepstep: cost curve saved to {plot_path}")
-        if stopper.signum is not None:      # during the plot: the model is saved, the plot too
-            click.echo(f"deepstep: {stopper.name} after the last epoch; the outputs are complete.", err=True)
+        if stopper.signum is not None:      # after the model was saved: it is complete
+            saved = f"model saved to {out_path}" if out_path else "nothing left to save"
+            click.echo(f"deepstep: {stopper.name} after the last epoch: {saved}"
+                       + (", plot skipped" if plot_path and not os.path.exists(plot_path) else ""), err=True)
             return stopper.exit_code
 
 
