@@ -90,9 +90,14 @@ class SearchResult:
     backend: str = ""
 
 
+def _rounds_needed(n_candidates, factor):
+    """Halving rounds that bring ``n_candidates`` down to one, as scikit-learn counts them."""
+    return 1 + int(math.floor(math.log(n_candidates, factor))) if n_candidates > 1 else 1
+
+
 def _halving_schedule(n_candidates, factor, min_epochs, max_epochs):
     """Candidates per halving iteration, as scikit-learn computes them (aggressive_elimination off)."""
-    n_required = 1 + int(math.floor(math.log(n_candidates, factor))) if n_candidates > 1 else 1
+    n_required = _rounds_needed(n_candidates, factor)
     n_possible = 1 + int(math.floor(math.log(max_epochs // min_epochs, factor)))
     out, c = [], n_candidates
     for _ in range(min(n_required, n_possible)):
@@ -157,33 +162,9 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     -------
     SearchResult
     """
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401 (enables the halving search)
-    from sklearn.model_selection import (
-        GridSearchCV,
-        HalvingRandomSearchCV,
-        KFold,
-        RandomizedSearchCV,
-        ShuffleSplit,
-        StratifiedKFold,
-        StratifiedShuffleSplit,
-    )
-    from sklearn.utils.multiclass import type_of_target
-
-    from ..sklearn import DeepClassifier, DeepRegressor
-
     t0 = time.perf_counter()
-    if method not in METHODS:
-        raise InvalidParameterError(f"Unknown search method {method!r}. Allowed: "
-                                    f"{', '.join(map(repr, METHODS))}.{did_you_mean(method, METHODS)}")
-    if task not in TASKS:
-        raise InvalidParameterError(f"Unknown task {task!r}. Allowed: {', '.join(map(repr, TASKS))}.")
     X, y = _check_data(X, y)
-    kind = type_of_target(y)
-    if task == "auto":
-        task = "regression" if kind.startswith("continuous") else "classification"
-    if task == "classification" and kind.startswith("continuous"):
-        raise DataError("The labels are continuous numbers; use task='regression' (--task regression).")
-    est_cls = DeepRegressor if task == "regression" else DeepClassifier
+    task, kind, est_cls = _choose_task(task, method, y)
     scoring = scoring or ("accuracy" if task == "classification" else "r2")
     _check_scoring(scoring)
     seed = _check_int("seed", seed, 0)
@@ -202,8 +183,57 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     fixed.pop("epochs", None)
     fixed.setdefault("seed", seed)
     fixed.setdefault("blas_threads", blas_threads)
+    space = _checked_space(space, method, fixed, epochs, est_cls, user_fixed)
+    splits = _validation_splits(X, y, cv, validation, seed,
+                                stratify=task == "classification" and kind in ("binary", "multiclass"))
+    space = fit_batch_sizes(space, fixed, min(len(tr) for tr, _ in splits))
+    searcher, total = _searcher(est_cls(**{**fixed, "epochs": epochs}), space, method, splits, scoring, seed,
+                                n_candidates, epochs, min_epochs, factor)
 
-    # Space: defaults, spec strings, then checks against HyperParameters.
+    with joblib_backend(backend, scheduler, n_jobs, X, y) as where:
+        if announce is not None:
+            announce(f"deepstep search: {method}, {total} candidates x {len(splits)} "
+                     f"{'folds' if len(splits) > 1 else 'split'}, {X.shape[0]} examples x {X.shape[1]} "
+                     f"features, {task}, seed {seed}, on {where}")
+        with progress_bar(total, len(splits), progress, progress_file):
+            try:
+                searcher.fit(X, y)
+            except ValueError as exc:
+                if "fits failed" not in str(exc):
+                    raise
+                raise DataError(f"Every candidate's fit failed: {_first_reason(str(exc))}") from None
+    result = _result(searcher, method, scoring, X_test, y_test)
+    result.seconds, result.backend = time.perf_counter() - t0, where
+    if out_dir is not None:
+        result.files = write_outputs(result, Path(out_dir), method, seed, fixed, epochs, where)
+    return result
+
+
+def _choose_task(task, method, y):
+    """(task, scikit-learn's target type, estimator class), checking method and task names."""
+    from sklearn.utils.multiclass import type_of_target
+
+    from ..sklearn import DeepClassifier, DeepRegressor
+
+    if method not in METHODS:
+        raise InvalidParameterError(f"Unknown search method {method!r}. Allowed: "
+                                    f"{', '.join(map(repr, METHODS))}.{did_you_mean(method, METHODS)}")
+    if task not in TASKS:
+        raise InvalidParameterError(f"Unknown task {task!r}. Allowed: {', '.join(map(repr, TASKS))}.")
+    kind = type_of_target(y)
+    if task == "auto":
+        task = "regression" if kind.startswith("continuous") else "classification"
+    if task == "classification" and kind.startswith("continuous"):
+        raise DataError("The labels are continuous numbers; use task='regression' (--task regression).")
+    return task, kind, DeepRegressor if task == "regression" else DeepClassifier
+
+
+def _checked_space(space, method, fixed, epochs, est_cls, user_fixed=()):
+    """The search space: the default one or the given one, spec strings parsed, checked against HyperParameters.
+
+    A hyperparameter the user holds fixed leaves the default space; searching and
+    fixing the same one is a usage error.
+    """
     if space is None:
         space = default_space(method)
         # a hyperparameter held fixed leaves the default space (else the space would override it)
@@ -226,9 +256,13 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     if method == "grid" and grid_size(space) > MAX_GRID:
         raise InvalidParameterError(f"The grid holds {grid_size(space):,} candidates; at most {MAX_GRID:,} "
                                     f"are searched (use fewer points per range, or --method random).")
+    return space
 
-    # Validation scheme, shuffled with the seed.
-    stratify = task == "classification" and kind in ("binary", "multiclass")
+
+def _validation_splits(X, y, cv, validation, seed, stratify):
+    """The (train, validation) index pairs: one split of ``validation`` or ``cv`` folds, shuffled with ``seed``."""
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
     if validation is not None:
         if cv is not None:
             raise InvalidParameterError("Give either cv (folds) or validation (a split fraction), not both.")
@@ -244,63 +278,47 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     else:
         splitter = cv
     try:
-        splits = list(splitter.split(X, y))
+        return list(splitter.split(X, y))
     except ValueError as exc:
         raise DataError(f"Cannot split the data for validation: {exc}") from None
-    n_splits = len(splits)
-    space = fit_batch_sizes(space, fixed, min(len(tr) for tr, _ in splits))
 
-    base = est_cls(**{**fixed, "epochs": epochs})
+
+def _searcher(base, space, method, splits, scoring, seed, n_candidates, epochs, min_epochs, factor):
+    """(scikit-learn search object, number of fits per split it will run)."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401 (enables the halving search)
+    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, ParameterGrid, RandomizedSearchCV
+
     common = dict(scoring=scoring, cv=splits, n_jobs=None, refit=True, error_score=np.nan)
     if method == "grid":
-        from sklearn.model_selection import ParameterGrid
+        return GridSearchCV(base, space, **common), len(ParameterGrid(space))
+    if method == "random":
+        return RandomizedSearchCV(base, space, n_iter=n_candidates, random_state=seed, **common), n_candidates
+    factor = _check_int("factor", factor, 2)
+    if min_epochs is None:   # scikit-learn's 'exhaust': the last round uses all the epochs
+        min_epochs = max(1, epochs // factor ** (_rounds_needed(n_candidates, factor) - 1))
+    min_epochs = _check_int("min_epochs", min_epochs, 1)
+    if min_epochs > epochs:
+        raise InvalidParameterError(f"min_epochs ({min_epochs}) must be <= epochs ({epochs}).")
+    searcher = HalvingRandomSearchCV(base, space, n_candidates=n_candidates, factor=factor,
+                                     resource="epochs", min_resources=min_epochs,
+                                     max_resources=epochs, random_state=seed, **common)
+    return searcher, sum(_halving_schedule(n_candidates, factor, min_epochs, epochs))
 
-        searcher = GridSearchCV(base, space, **common)
-        total = len(ParameterGrid(space))
-    elif method == "random":
-        searcher = RandomizedSearchCV(base, space, n_iter=n_candidates, random_state=seed, **common)
-        total = n_candidates
-    else:
-        factor = _check_int("factor", factor, 2)
-        if min_epochs is None:   # scikit-learn's 'exhaust': the last round uses all the epochs
-            n_req = 1 + int(math.floor(math.log(n_candidates, factor))) if n_candidates > 1 else 1
-            min_epochs = max(1, epochs // factor ** (n_req - 1))
-        min_epochs = _check_int("min_epochs", min_epochs, 1)
-        if min_epochs > epochs:
-            raise InvalidParameterError(f"min_epochs ({min_epochs}) must be <= epochs ({epochs}).")
-        searcher = HalvingRandomSearchCV(base, space, n_candidates=n_candidates, factor=factor,
-                                         resource="epochs", min_resources=min_epochs,
-                                         max_resources=epochs, random_state=seed, **common)
-        total = sum(_halving_schedule(n_candidates, factor, min_epochs, epochs))
 
-    with joblib_backend(backend, scheduler, n_jobs, X, y) as where:
-        if announce is not None:
-            announce(f"deepstep search: {method}, {total} candidates x {n_splits} "
-                     f"{'folds' if n_splits > 1 else 'split'}, {X.shape[0]} examples x {X.shape[1]} "
-                     f"features, {task}, seed {seed}, on {where}")
-        with progress_bar(total, n_splits, progress, progress_file):
-            try:
-                searcher.fit(X, y)
-            except ValueError as exc:
-                if "fits failed" not in str(exc):
-                    raise
-                raise DataError(f"Every candidate's fit failed: {_first_reason(str(exc))}") from None
+def _result(searcher, method, scoring, X_test, y_test):
+    """The SearchResult of a fitted searcher: rows, influence, best candidate, test score."""
     rows, names = cv_rows(searcher.cv_results_)
     searched = [n for n in names if n != "epochs" or method != "halving"]
     infl = influence(rows if method != "halving" else [r for r in rows if r["iter"] == 0], searched)
-    best_params = {k: jsonable(v) for k, v in searcher.best_params_.items()}
     best = searcher.best_estimator_
     test_score = None
     if X_test is not None and y_test is not None:
         from sklearn.metrics import get_scorer
 
         test_score = float(get_scorer(scoring)(best, *_check_data(X_test, y_test)))
-    result = SearchResult(best_params=best_params, best_score=float(searcher.best_score_), scoring=scoring,
-                          rows=rows, best_estimator=best, influence=infl, test_score=test_score,
-                          searcher=searcher, seconds=time.perf_counter() - t0, backend=where)
-    if out_dir is not None:
-        result.files = write_outputs(result, Path(out_dir), method, seed, fixed, epochs, where)
-    return result
+    return SearchResult(best_params={k: jsonable(v) for k, v in searcher.best_params_.items()},
+                        best_score=float(searcher.best_score_), scoring=scoring, rows=rows, best_estimator=best,
+                        influence=infl, test_score=test_score, searcher=searcher)
 
 
 def _first_reason(report):

@@ -14,8 +14,6 @@ import sys
 
 from ..errors import DeepstepError, InvalidParameterError, did_you_mean
 
-BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
-
 
 @contextlib.contextmanager
 def progress_bar(total_candidates, n_splits, enabled, file=None):
@@ -49,49 +47,54 @@ def progress_bar(total_candidates, n_splits, enabled, file=None):
         bar.close()
 
 
-# --- backends ---------------------------------------------------------------------------------
+# --- backends: one context manager each, yielding a description of where the fits run ----------
 @contextlib.contextmanager
-def joblib_backend(backend, scheduler, n_jobs, X, y):
-    """joblib's configuration for the chosen backend (and the cluster it needs)."""
+def _local(backend, scheduler, n_jobs, X, y):
     from joblib import parallel_config
 
-    if backend not in BACKENDS:
-        raise InvalidParameterError(f"Unknown backend {backend!r}. Allowed: "
-                                    f"{', '.join(map(repr, BACKENDS))}.{did_you_mean(backend, BACKENDS)}")
-    if scheduler and backend not in ("dask", "ray"):
-        raise InvalidParameterError(f"--scheduler {scheduler} needs --backend dask (or ray).")
-    n_jobs = -1 if n_jobs is None else int(n_jobs)
-    if backend in ("loky", "threading"):
-        with parallel_config(backend=backend, n_jobs=n_jobs):
-            yield f"{backend} (n_jobs={n_jobs})"
-        return
-    if backend == "sequential":
-        with parallel_config(backend="sequential"):
-            yield "sequential"
-        return
-    if backend == "dask":
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise InvalidParameterError('The dask backend needs Dask: pip install "deepstep[distributed]".'
-                                        ) from None
-        with contextlib.ExitStack() as stack:
-            if scheduler:
-                try:
-                    client = stack.enter_context(Client(scheduler, timeout="20s"))
-                except OSError as exc:
-                    raise DeepstepError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-                where = f"dask cluster at {scheduler}"
-            else:
-                workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
-                client = stack.enter_context(Client(cluster))
-                where = f"local dask cluster ({workers} workers)"
-            n_workers = sum(client.nthreads().values())
-            with parallel_config(backend="dask", scatter=[X, y], n_jobs=-1):
-                yield f"{where}, {n_workers} worker threads"
-        return
+    with parallel_config(backend=backend, n_jobs=n_jobs):
+        yield f"{backend} (n_jobs={n_jobs})"
+
+
+@contextlib.contextmanager
+def _sequential(backend, scheduler, n_jobs, X, y):
+    from joblib import parallel_config
+
+    with parallel_config(backend="sequential"):
+        yield "sequential"
+
+
+@contextlib.contextmanager
+def _dask(backend, scheduler, n_jobs, X, y):
+    """An existing cluster at ``scheduler``, or a local one; the data scattered to the workers once."""
+    from joblib import parallel_config
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InvalidParameterError('The dask backend needs Dask: pip install "deepstep[distributed]".') from None
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="20s"))
+            except OSError as exc:
+                raise DeepstepError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            where = f"dask cluster at {scheduler}"
+        else:
+            workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+            where = f"local dask cluster ({workers} workers)"
+        n_workers = sum(client.nthreads().values())
+        with parallel_config(backend="dask", scatter=[X, y], n_jobs=-1):
+            yield f"{where}, {n_workers} worker threads"
+
+
+@contextlib.contextmanager
+def _ray(backend, scheduler, n_jobs, X, y):
+    from joblib import parallel_config
+
     try:
         import ray
         from ray.util.joblib import register_ray
@@ -107,3 +110,18 @@ def joblib_backend(backend, scheduler, n_jobs, X, y):
     finally:
         if started:
             ray.shutdown()
+
+
+_BACKEND_CONFIGS = {"loky": _local, "threading": _local, "sequential": _sequential, "dask": _dask, "ray": _ray}
+BACKENDS = tuple(_BACKEND_CONFIGS)
+
+
+def joblib_backend(backend, scheduler, n_jobs, X, y):
+    """joblib's configuration for the chosen backend (and the cluster it needs), as a context manager."""
+    if backend not in BACKENDS:
+        raise InvalidParameterError(f"Unknown backend {backend!r}. Allowed: "
+                                    f"{', '.join(map(repr, BACKENDS))}.{did_you_mean(backend, BACKENDS)}")
+    if scheduler and backend not in ("dask", "ray"):
+        raise InvalidParameterError(f"--scheduler {scheduler} needs --backend dask (or ray).")
+    n_jobs = -1 if n_jobs is None else int(n_jobs)
+    return _BACKEND_CONFIGS[backend](backend, scheduler, n_jobs, X, y)
