@@ -517,3 +517,17 @@ def test_search_fixed_parameter_leaves_the_space(tmp_path):
                    space={"l2": [0.0, 0.1]})
     with pytest.raises(DataError, match="numeric labels"):
         run_search(X, np.array(["a", "b"] * 30), task="regression", epochs=1, n_jobs=1)
+
+
+@pytest.mark.parametrize("labels", [[9007199254740993, 9007199254740992], [0, 2 ** 64 - 1], [0, 10 ** 30]])
+def test_integer_classes_survive_the_model_file_exactly(tmp_path, labels):
+    # bug: classes [0, 2**64 - 1] came back from the file as float64 (1.8446744e19)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 40))
+    y = np.array(labels * 20, dtype=np.uint64 if labels[1] == 2 ** 64 - 1 else None)
+    net = DeepNetwork(layers=(2,), epochs=1)
+    net.fit(X, y)
+    persistence.save(net, tmp_path / "m.npz")
+    back = persistence.load(tmp_path / "m.npz")
+    assert [int(c) for c in back.classes] == sorted(labels)
+    assert [int(v) for v in back.predict(X)[0]] == [int(v) for v in net.predict(X)[0]]

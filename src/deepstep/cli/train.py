@@ -48,11 +48,14 @@ from .signals import GracefulStop, test_point
               help="save the cost curve (and validation cost) to this image")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="where Ctrl-C or SIGTERM saves the run to --resume later "
-                   "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz; "
+                   "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz, "
+                   "never replacing an existing file (then NAME-2.npz, ...); "
                    "with --resume: the checkpoint itself]")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), metavar="CHECKPOINT",
               help="continue an interrupted run from its checkpoint, with its data and "
-                   "hyperparameters; the result is bit-identical to an uninterrupted run")
+                   "hyperparameters; the result is bit-identical to an uninterrupted run. "
+                   "The model (and plot) go to --out (--plot), else next to the checkpoint: "
+                   "NAME.ckpt.npz -> NAME.npz, NAME.png")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the accuracy lines")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, out_path, plot_path, checkpoint_path, resume_path,
