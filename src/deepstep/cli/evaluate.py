@@ -40,7 +40,8 @@ def evaluate(model_path, data_path, dataset, label_column):
 @click.option("--data", "data_path", metavar="FILE",
               help="examples to predict (a CSV may have the label column or not)")
 @click.option("--image", "images", multiple=True, metavar="PHOTO",
-              help="an image file for an image model (resized to the model's input); repeatable")
+              help="an image file for an image model (resized to the model's input): PNG, JPEG, "
+                   "BMP, GIF, TIFF or WebP; repeatable")
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
               help="also write the predictions to this CSV file (--data: instead of standard output; "

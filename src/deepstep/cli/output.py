@@ -100,7 +100,7 @@ def load_image(path, shape):
                 img = img.convert(mode).resize((w, h), Image.LANCZOS)
                 arr = np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image in a format deepstep reads "
+        raise DataError(f"{path} is not an image file deepstep reads "
                         f"({', '.join(IMAGE_FORMATS)}).") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(f"{path} is refused as a possible decompression bomb: {exc}") from None
