@@ -27,7 +27,7 @@ def cat_files(data_dir):
 
 @pytest.fixture
 def cat_data(cat_files):
-    """The seed's cat images as (12288, m) / 255 and (1, m) labels, float64."""
+    """The lesson's cat images as (12288, m) / 255 and (1, m) labels, float64."""
     import h5py
 
     out = []

@@ -1,6 +1,6 @@
-"""The seed's published cat-classifier numbers, through ``deepstep.steps`` (about 30-60 s).
+"""The lesson's published cat-classifier numbers, through ``deepstep.steps`` (about 30-60 s).
 
-Published (the seed's application, ``np.random.seed(1)`` before each trainer,
+Published (the lesson's application, ``np.random.seed(1)`` before each trainer,
 learning rate 0.0075, 2500 iterations):
 
 * ``two_layer_model`` (12288, 7, 1): cost 0.693050 at iteration 0, test accuracy 0.72;

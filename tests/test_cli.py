@@ -126,9 +126,9 @@ def test_mat_file_uses_its_validation_split_as_test(data_dir):
 
 
 def test_cat_images_through_the_cli(cat_files, tmp_path):
-    """The seed's 4-layer cat network, shortened to 80 full-batch Adam epochs.
+    """The lesson's 4-layer cat network, shortened to 80 full-batch Adam epochs.
 
-    The seed's full run (gd, 2500 epochs) is in the report and the examples;
+    The lesson's full run (gd, 2500 epochs) is in the report and the examples;
     here the bound is loose: 80 epochs reach train 0.86, test 0.64.
     """
     out = tmp_path / "cat.npz"
@@ -421,7 +421,7 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     from deepstep.cli import train as train_command
 
     text = run("train", "--help").output
-    example = " ".join(text.split("Example (the seed's 4-layer cat classifier")[1].split("Options:")[0]
+    example = " ".join(text.split("Example (the lesson's 4-layer cat classifier")[1].split("Options:")[0]
                        .replace("\\", " ").split())
     readme = ("--layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 --batch-size full "
               "--init scaled --init-rng mt19937 --seed 1 --dtype float64")

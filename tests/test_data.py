@@ -1,4 +1,4 @@
-"""Tests for deepstep.data: every loader returns the seed's layout X (n_x, m), y (m,)."""
+"""Tests for deepstep.data: every loader returns the lesson's layout X (n_x, m), y (m,)."""
 
 import subprocess
 import sys
@@ -186,7 +186,7 @@ def test_hdf5_cat_images_match_the_seed_preprocessing(cat_files, cat_data):
     assert train.preprocess == "divide255"
     assert train.class_names == ["non-cat", "cat"]
     assert int(train.y.sum()) == 72
-    np.testing.assert_array_equal(train.X / 255.0, cat_data[0])   # the seed's x.reshape(m, -1).T / 255.
+    np.testing.assert_array_equal(train.X / 255.0, cat_data[0])   # the lesson's x.reshape(m, -1).T / 255.
     np.testing.assert_array_equal(train.y, cat_data[1].ravel())
 
 

@@ -1,4 +1,4 @@
-"""Engine: flat parameter buffers, the seed's forward pass, the transposed first layer, predict, workspaces."""
+"""Engine: flat parameter buffers, the lesson's forward pass, the transposed first layer, predict, workspaces."""
 
 import pickle
 

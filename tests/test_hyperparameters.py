@@ -139,3 +139,28 @@ def test_message_names_parameter_and_value(field, value, expected):
     msg = _message(**{field: value})
     assert msg.startswith(f"The '{field}' parameter must be ")
     assert msg.endswith(" instead.") and (repr(value) in msg or str(value) in msg)
+
+
+def test_every_field_is_documented_where_users_look():
+    """Each hyperparameter has a FIELD_HELP entry and a numpydoc entry in every class that takes it."""
+    from deepstep import DeepNetwork
+    from deepstep.sklearn import DeepClassifier, DeepRegressor
+
+    names = [f.name for f in dataclasses.fields(HyperParameters)]
+    assert sorted(FIELD_HELP) == sorted(names), "FIELD_HELP must have exactly one entry per field"
+    for cls in (HyperParameters, DeepNetwork, DeepClassifier, DeepRegressor):
+        doc = cls.__doc__
+        assert "<hyperparameters>" not in doc, cls.__name__
+        for f in dataclasses.fields(HyperParameters):
+            assert f"\n    {f.name} : " in doc, f"{cls.__name__}'s docstring has no entry for {f.name}"
+            assert FIELD_HELP[f.name].split()[0] in doc.split(f"\n    {f.name} : ", 1)[1], (cls.__name__, f.name)
+
+
+def test_parameters_doc_shows_each_default():
+    from deepstep.hyperparameters import parameters_doc
+
+    text = parameters_doc(defaults={"output": "linear"})
+    hp = HyperParameters()
+    assert f"learning_rate : float, default={hp.learning_rate!r}" in text
+    assert "output : str, default='linear'" in text            # the override, not the field's default
+    assert f"layers : tuple of int, default={hp.layers!r}" in text

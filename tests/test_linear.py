@@ -1,4 +1,4 @@
-"""The linear kernels shared by the seed's steps and the engine."""
+"""The linear kernels shared by the lesson's steps and the engine."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The seed's functions: names, shapes, caches, formulas, reproducibility, and the model agreeing."""
+"""The lesson's functions: names, shapes, caches, formulas, reproducibility, and the model agreeing."""
 
 import copy
 
@@ -24,7 +24,7 @@ def test_initialize_parameters_shapes_and_seed_draws():
     np.random.seed(1)
     p = steps.initialize_parameters(3, 2, 1)
     assert {k: v.shape for k, v in p.items()} == {"W1": (2, 3), "b1": (2, 1), "W2": (1, 2), "b2": (1, 1)}
-    # The seed's published values for np.random.seed(1), initialize_parameters(3, 2, 1).
+    # The lesson's published values for np.random.seed(1), initialize_parameters(3, 2, 1).
     np.testing.assert_allclose(p["W1"], [[0.01624345, -0.00611756, -0.00528172],
                                          [-0.01072969, 0.00865408, -0.02301539]], atol=5e-9)
     np.testing.assert_allclose(p["W2"], [[0.01744812, -0.00761207]], atol=5e-9)
@@ -36,7 +36,7 @@ def test_initialize_parameters_deep_draws_like_the_seed():
     np.random.seed(3)
     p = steps.initialize_parameters_deep(dims)
     np.random.seed(3)
-    for l in range(1, len(dims)):                # the seed's loop, draw for draw
+    for l in range(1, len(dims)):                # the lesson's loop, draw for draw
         np.testing.assert_array_equal(p[f"W{l}"], np.random.randn(dims[l], dims[l - 1]) * 0.01)
         np.testing.assert_array_equal(p[f"b{l}"], np.zeros((dims[l], 1)))
     assert list(p) == ["W1", "b1", "W2", "b2", "W3", "b3"]
@@ -102,7 +102,7 @@ def test_compute_cost_by_hand():
     cost = steps.compute_cost(np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]]))
     assert np.shape(cost) == ()
     assert float(cost) == pytest.approx(-(np.log(0.8) + np.log(0.9) + np.log(0.6)) / 3, rel=1e-14)
-    assert float(cost) == pytest.approx(0.2797765635793422, rel=1e-12)   # the seed's value
+    assert float(cost) == pytest.approx(0.2797765635793422, rel=1e-12)   # the lesson's value
 
 
 def test_compute_cost_saturated_is_finite():
@@ -156,7 +156,7 @@ def test_L_model_backward_keys_shapes_and_finite_differences():
     assert grads["dA0"].shape == X.shape
     for l in range(1, L + 1):
         assert grads[f"dW{l}"].shape == p[f"W{l}"].shape and grads[f"db{l}"].shape == p[f"b{l}"].shape
-    # The seed's own gradient check, on every parameter.
+    # The lesson's own gradient check, on every parameter.
     eps = 1e-7
     for key in p:
         num = np.zeros_like(p[key])
@@ -168,7 +168,7 @@ def test_L_model_backward_keys_shapes_and_finite_differences():
             jm = steps.compute_cost(steps.L_model_forward(X, q)[0], Y)
             num[idx] = (jp - jm) / (2 * eps)
         np.testing.assert_allclose(grads["d" + key], num, rtol=1e-5, atol=1e-8)
-    # dA[l] has the shape of A[l] (the seed's dA carries no 1/m: it is m·dJ/dA[l]).
+    # dA[l] has the shape of A[l] (the lesson's dA carries no 1/m: it is m·dJ/dA[l]).
     assert grads["dA1"].shape == caches[1][0][0].shape
 
 

@@ -1,6 +1,6 @@
 """deepstep: deep neural networks, step by step, in Python and NumPy.
 
-``import deepstep`` needs only NumPy. The seed's functions are in
+``import deepstep`` needs only NumPy. The lesson's functions are in
 :mod:`deepstep.steps`; the model is :class:`DeepNetwork`; everything that
 governs training is one :class:`HyperParameters`.
 """

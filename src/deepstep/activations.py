@@ -8,7 +8,7 @@ Each activation is a pair of NumPy kernels:
     ``dZ = dA * g'(Z)``, given both the pre-activation ``Z`` and the output
     ``A`` so that each kernel uses whichever is cheaper.
 
-The seed's functions in :mod:`deepstep.steps` call these kernels without
+The lesson's functions in :mod:`deepstep.steps` call these kernels without
 ``out``; the model's engine passes preallocated buffers. There is one
 implementation of each derivative.
 

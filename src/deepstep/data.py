@@ -1,12 +1,12 @@
-"""Loading data into the seed's layout: X of shape (n_x, m), labels y of shape (m,).
+"""Loading data into the lesson's layout: X of shape (n_x, m), labels y of shape (m,).
 
 Files keep one example per *row*, as every spreadsheet and array library
 writes them; the loaders transpose once, here, so the model always sees the
-seed's column layout. Every loader returns a :class:`Dataset` that also carries
+lesson's column layout. Every loader returns a :class:`Dataset` that also carries
 what the model should remember about the data: feature names, the image shape
 of image files (so ``deepstep predict --image`` can resize a photo), the class
 names, and the input scaling that suits the data (``divide255`` for uint8
-images, as the seed's ``x / 255.``; ``standardize`` otherwise).
+images, as the lesson's ``x / 255.``; ``standardize`` otherwise).
 
 Formats
 -------
@@ -54,7 +54,7 @@ TEST_FRACTION = 0.25
 
 @dataclass
 class Dataset:
-    """Examples in the seed's layout, plus what the model should remember.
+    """Examples in the lesson's layout, plus what the model should remember.
 
     Attributes
     ----------

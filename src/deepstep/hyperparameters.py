@@ -1,6 +1,6 @@
 """One frozen, validated hyperparameter object for the model, the CLI and the estimators.
 
-The first fields are the seed's own list of hyperparameters (learning rate,
+The first fields are the lesson's own list of hyperparameters (learning rate,
 iterations, number of layers, hidden units, activation, momentum, mini-batch
 size, regularization); the rest are what a practitioner needs on top. Every
 field is validated here, once, with messages in scikit-learn's shape:
@@ -36,10 +36,15 @@ class HyperParameters:
     """Everything that governs training. Immutable; use :meth:`replace` to vary.
 
     The network has L = len(layers) + 1 layers: ``layers`` are the hidden
-    units n[1], ..., n[L-1]; n[0] and n[L] come from the data.
+    units n[1], ..., n[L-1]; n[0] and n[L] come from the data. The first
+    eight fields are the lesson's own hyperparameters.
+
+    Parameters
+    ----------
+    <hyperparameters>
     """
 
-    # The seed's hyperparameters.
+    # The lesson's hyperparameters.
     learning_rate: float = 0.001
     epochs: int = 100
     layers: tuple = (20, 7, 5)
@@ -112,19 +117,19 @@ class HyperParameters:
 
 FIELD_HELP = {
     "learning_rate": "learning rate α (>0)",
-    "epochs": "passes over the training data (the seed's iterations when full-batch)",
+    "epochs": "passes over the training data (the lesson's iterations when full-batch)",
     "layers": "hidden units per hidden layer, e.g. 20,7,5 (empty: logistic regression)",
     "activation": "hidden activation: one name, or one per hidden layer (relu,tanh)",
     "momentum": "β for momentum/nesterov, β1 for adam",
-    "batch_size": "mini-batch size; 'full' (or None) = the seed's batch gradient descent; "
+    "batch_size": "mini-batch size; 'full' (or None) = the lesson's batch gradient descent; "
                   "'auto' = min(64, m)",
     "l2": "L2 regularization λ: cost + λ/(2m)·Σ‖W‖², m the examples in the mini-batch (as in "
-          "scikit-learn's MLP; with full batches, the seed's formula)",
+          "scikit-learn's MLP; with full batches, the lesson's formula)",
     "keep_prob": "inverted-dropout keep probability on hidden layers, in (0, 1]",
     "output": "output layer: auto (from the labels), sigmoid, softmax, linear",
     "init": "weight initializer: auto, random (×0.01), scaled, xavier, he, large, zeros",
     "init_rng": "stream of the initial weights: pcg64 (NumPy's Generator) or mt19937 (NumPy's legacy "
-                "np.random.seed(seed); randn stream: seed=1 gives the seed's published starting weights)",
+                "np.random.seed(seed); randn stream: seed=1 gives the lesson's published starting weights)",
     "optimizer": "gd, momentum, nesterov, rmsprop or adam",
     "beta2": "β2 for adam and rmsprop",
     "epsilon": "ε for adam and rmsprop",
@@ -141,6 +146,54 @@ FIELD_HELP = {
     "seed": "random seed (same seed, same result bit for bit); 'none' for fresh entropy",
     "dtype": "float32 (fast) or float64 (exact)",
 }
+
+
+#: numpydoc types of the fields whose annotation does not say it all.
+_TYPE_TEXT = {
+    "layers": "tuple of int",
+    "activation": "str or tuple of str",
+    "batch_size": "int, 'full', 'auto' or None",
+    "seed": "int or None",
+}
+HYPERPARAMETERS_MARKER = "<hyperparameters>"
+
+
+def parameters_doc(indent: str = "    ", defaults: dict | None = None, notes: dict | None = None) -> str:
+    """The numpydoc ``Parameters`` entries of every field, from the dataclass and :data:`FIELD_HELP`.
+
+    One source for every docstring that lists the hyperparameters
+    (``HyperParameters``, ``DeepNetwork``, the estimators) and for the CLI's
+    ``--help``. ``defaults`` overrides a field's shown default (an estimator
+    with a fixed output layer); ``notes`` adds a sentence to a field's entry.
+    """
+    lines = []
+    for f in dataclasses.fields(HyperParameters):
+        kind = _TYPE_TEXT.get(f.name, f.type if isinstance(f.type, str) else f.type.__name__)
+        default = (defaults or {}).get(f.name, f.default)
+        lines.append(f"{indent}{f.name} : {kind}, default={default!r}")
+        text = FIELD_HELP[f.name].rstrip(".")
+        text = text + "." + (f" {notes[f.name]}" if notes and f.name in notes else "")
+        lines.extend(f"{indent}    {line}" for line in _wrap(text, 88 - len(indent) - 4))
+    return "\n".join(lines)
+
+
+def document_hyperparameters(doc: str | None, **kw) -> str | None:
+    """``doc`` with its ``<hyperparameters>`` line replaced by :func:`parameters_doc` at that indent."""
+    if not doc or HYPERPARAMETERS_MARKER not in doc:
+        return doc
+    out = []
+    for line in doc.splitlines():
+        if line.strip() == HYPERPARAMETERS_MARKER:
+            out.append(parameters_doc(indent=line[: len(line) - len(line.lstrip())], **kw))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _wrap(text, width):
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
 
 
 # --- validation ---------------------------------------------------------------
@@ -249,3 +302,6 @@ def _validate(hp):
         raise InvalidParameterError(f"The 'seed' parameter must be below 2**32 = 4294967296 with "
                                     f"init_rng='mt19937' (NumPy's legacy RandomState). Got {s}.")
     _choice(hp, "dtype", DTYPES, "dtype")
+
+
+HyperParameters.__doc__ = document_hyperparameters(HyperParameters.__doc__)

@@ -7,8 +7,8 @@ draw, deepstep's weights are the published ones bit for bit:
 ========== ================================ =====================================
 name       W[l]                             why
 ========== ================================ =====================================
-random     N * 0.01                         the seed's start; stalls deep nets
-scaled     N / sqrt(n[l-1])                 LeCun; the seed's L_layer_model
+random     N * 0.01                         the lesson's start; stalls deep nets
+scaled     N / sqrt(n[l-1])                 LeCun; the lesson's L_layer_model
 xavier     N * sqrt(2 / (n[l-1] + n[l]))    Glorot; tanh and sigmoid
 he         N * sqrt(2 / n[l-1])             He et al.; relu (the default)
 large      N * 10                           the classic bad start, for study
@@ -17,7 +17,7 @@ zeros      0                                symmetry never breaks, for study
 
 Biases always start at zero. The model draws ``N`` from its own
 ``numpy.random.Generator``; :mod:`deepstep.steps` draws it from NumPy's global
-generator with ``np.random.randn`` as the seed does.
+generator with ``np.random.randn`` as the lesson does.
 """
 
 from __future__ import annotations

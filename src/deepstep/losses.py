@@ -5,7 +5,7 @@ Each loss gives
 ``cost(AL, Y) -> float``
     the mean over the m examples (columns) of the per-example loss.
 ``dA(AL, Y) -> dAL``
-    dJ/dAL per example (not divided by m), the seed's
+    dJ/dAL per example (not divided by m), the lesson's
     ``dAL = -(Y/AL - (1-Y)/(1-AL))`` for binary cross-entropy.
 ``link``
     the output activation it pairs with. For these pairs the chain rule

@@ -1,8 +1,8 @@
-"""``DeepNetwork``: the seed's L-layer network as a model that trains on real data.
+"""``DeepNetwork``: the lesson's L-layer network as a model that trains on real data.
 
-Inputs are in the seed's layout: X of shape (n_x, m), one example per column.
+Inputs are in the lesson's layout: X of shape (n_x, m), one example per column.
 Targets are labels of shape (m,) or (1, m), or a matrix (n_y, m); see
-:mod:`deepstep.targets`. ``parameters`` is the seed's dict
+:mod:`deepstep.targets`. ``parameters`` is the lesson's dict
 ``{"W1", "b1", ..., "WL", "bL"}``: hand it to :mod:`deepstep.steps` and back.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from . import training
 from .engine import Engine
 from .errors import DataError, InvalidParameterError, NotFittedError
-from .hyperparameters import HyperParameters
+from .hyperparameters import HyperParameters, document_hyperparameters
 from .initializers import AUTO_INIT, initialize
 from .losses import OUTPUT_LOSS
 from .memory import check_fits
@@ -30,7 +30,9 @@ class DeepNetwork:
     hp : HyperParameters, optional
         Defaults to ``HyperParameters()``.
     **overrides
-        Fields of :class:`HyperParameters` to change, e.g. ``layers=(20, 7, 5)``.
+        Fields of :class:`HyperParameters` to change, e.g. ``layers=(20, 7, 5)``:
+
+    <hyperparameters>
 
     Examples
     --------
@@ -170,7 +172,7 @@ class DeepNetwork:
 
     @property
     def parameters(self) -> dict:
-        """The seed's dict ``{"W1": (n[1], n[0]), "b1": (n[1], 1), ...}`` (live views)."""
+        """The lesson's dict ``{"W1": (n[1], n[0]), "b1": (n[1], 1), ...}`` (live views)."""
         self._require_built()
         return self._engine.get_parameters()
 
@@ -185,7 +187,7 @@ class DeepNetwork:
         """A model around a parameter dict from :mod:`deepstep.steps` (or anywhere).
 
         The hidden sizes come from the dict; ``output`` names the last layer's
-        activation (the seed's networks end in ``sigmoid``).
+        activation (the lesson's networks end in ``sigmoid``).
         """
         L = len(parameters) // 2
         dims = [np.shape(parameters["W1"])[1]] + [np.shape(parameters[f"W{l}"])[0] for l in range(1, L + 1)]
@@ -322,7 +324,7 @@ class DeepNetwork:
         return self._engine.predict(self.scaler.transform(X, self.hp.dtype), logits=True)
 
     def predict(self, X):
-        """Labels (1, m) for classification (the seed's ``predict``), values (n_y, m) for regression."""
+        """Labels (1, m) for classification (the lesson's ``predict``), values (n_y, m) for regression."""
         AL = self.predict_proba(X)
         return self._targets.decode(AL)
 
@@ -406,7 +408,7 @@ class DeepNetwork:
 
     # -- reporting ------------------------------------------------------------------
     def summary(self, m: int | str = "m") -> str:
-        """The seed's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""
+        """The lesson's dimension table: shapes of W, b, Z and A per layer, and parameter counts."""
         self._require_built()
         dims, acts = self.layer_dims, self.activations
         rows = [("layer", "activation", "W", "b", "Z, A", "params")]
@@ -471,3 +473,6 @@ class DeepNetwork:
         if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
             raise DataError("X contains NaN or infinite values; clean or impute them first.")
         return X
+
+
+DeepNetwork.__doc__ = document_hyperparameters(DeepNetwork.__doc__)

@@ -1,7 +1,7 @@
 """Input scaling fitted on training data and stored with the model.
 
 A model carries its fitted scaler, so ``predict`` takes raw inputs in the
-seed's layout (n_x, m). Statistics are per feature, computed in float64 and
+lesson's layout (n_x, m). Statistics are per feature, computed in float64 and
 stored as plain arrays in the model file (never pickled). Scaling is applied in
 place on a copy in the model's dtype, so big inputs are not duplicated in
 float64.
@@ -13,7 +13,7 @@ import numpy as np
 
 
 class Scaler:
-    """``x -> (x - shift) * factor`` per feature; ``divide255`` is the seed's ``x / 255.``."""
+    """``x -> (x - shift) * factor`` per feature; ``divide255`` is the lesson's ``x / 255.``."""
 
     def __init__(self, kind="none", shift=None, factor=None):
         self.kind = kind

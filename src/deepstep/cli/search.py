@@ -74,7 +74,7 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
                    blas_threads, out_dir, top, quiet):
     """Search hyperparameters with cross-validation, locally or on a Dask cluster.
 
-    With no options: 10 random candidates over the seed's hyperparameters
+    With no options: 10 random candidates over the lesson's hyperparameters
     (learning rate and L2 on a log scale, layers, activation, momentum,
     mini-batch size, dropout) on the bundled breast-cancer data, 3-fold CV,
     on all local cores.

@@ -72,7 +72,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
     prints the command that resumes it; a second Ctrl-C quits at once.
 
     \b
-    Example (the seed's 4-layer cat classifier: train 0.986, test 0.80):
+    Example (the lesson's 4-layer cat classifier: train 0.986, test 0.80):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
         --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64

@@ -1,6 +1,6 @@
-"""The published experiments on the seed's hyperparameters, reproduced two ways.
+"""The published experiments on the lesson's hyperparameters, reproduced two ways.
 
-Three experiments from the course that follows the seed, each a comparison of
+Three experiments from the course that follows the lesson, each a comparison of
 settings on one 3-layer network [LINEAR -> RELU] x 2 -> LINEAR -> SIGMOID:
 
 ================  =====================================  ==========================================

@@ -24,7 +24,7 @@ def grid_size(space) -> int:
 
 
 def default_space(method="random"):
-    """The seed's hyperparameters, with learning rate and L2 on a log scale.
+    """The lesson's hyperparameters, with learning rate and L2 on a log scale.
 
     Random and halving searches draw from distributions; the grid is a small
     product of the same ranges (3 x 2 x 2 x 2 = 24 candidates).

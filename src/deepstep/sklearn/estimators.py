@@ -40,6 +40,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from ..errors import InvalidParameterError
+from ..hyperparameters import document_hyperparameters
 from ..targets import TargetEncoder
 from ._base import _HP, _DeepEstimator
 
@@ -51,14 +52,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
     Parameters
     ----------
-    learning_rate, epochs, layers, activation, momentum, batch_size, l2, keep_prob,
-    output, init, init_rng, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
-    validation_fraction, early_stopping, patience, min_delta, preprocess, shuffle,
-    seed, dtype
-        The fields of :class:`deepstep.HyperParameters`, with the same defaults
-        and meaning (``deepstep.hyperparameters.FIELD_HELP``). ``output`` may be
-        'auto' (sigmoid for two classes and for multilabel targets, softmax
-        otherwise), 'sigmoid' or 'softmax'.
+    <hyperparameters>
     class_weight : dict, 'balanced' or None
         Weights per class, multiplied into ``sample_weight``; 'balanced' uses
         n_samples / (n_classes * count(class)). For multilabel targets, a list
@@ -80,9 +74,9 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels (``arange(n_labels)`` for multilabel targets).
     coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (n[i], n[i+1]): the transpose of the seed's ``W[i+1]``.
+        ``coefs_[i]`` has shape (n[i], n[i+1]): the transpose of the lesson's ``W[i+1]``.
     intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (n[i+1],): the seed's ``b[i+1]`` flattened.
+        ``intercepts_[i]`` has shape (n[i+1],): the lesson's ``b[i+1]`` flattened.
     n_iter_ : int
         Epochs trained over the network's life (warm starts add up).
     loss_curve_ : list of float
@@ -92,7 +86,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
     best_loss_ : float
         Lowest validation cost if there was validation, else lowest training cost.
     network_ : deepstep.DeepNetwork
-        The model; save it with ``deepstep.persistence.save(est.network_, path)``.
+        The model; save it with ``est.network_.save(path)`` (load with ``DeepNetwork.load``).
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
         As in scikit-learn's MLPClassifier.
     """
@@ -282,14 +276,11 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 class DeepRegressor(RegressorMixin, _DeepEstimator):
     """Deep neural network regressor (single or multiple outputs), linear output layer.
 
+    The cost is the lesson's squared error 1/(2m) Σ‖a - y‖².
+
     Parameters
     ----------
-    learning_rate, epochs, layers, activation, momentum, batch_size, l2, keep_prob,
-    output, init, init_rng, optimizer, beta2, epsilon, lr_schedule, decay_rate, decay_interval,
-    validation_fraction, early_stopping, patience, min_delta, preprocess, shuffle,
-    seed, dtype
-        The fields of :class:`deepstep.HyperParameters` (``output`` must be
-        'linear' here). The cost is the seed's squared error 1/(2m) Σ‖a - y‖².
+    <hyperparameters>
     warm_start, verbose, callbacks, blas_threads
         As in :class:`DeepClassifier`.
 
@@ -378,3 +369,11 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     def from_network(cls, net, **params):
         """A fitted DeepRegressor around a trained or loaded :class:`DeepNetwork`."""
         return cls._from_network(net, **params)
+
+
+DeepClassifier.__doc__ = document_hyperparameters(
+    DeepClassifier.__doc__,
+    notes={"output": "Here: 'auto' (sigmoid for two classes and for multilabel targets, softmax otherwise), "
+                     "'sigmoid' or 'softmax'."})
+DeepRegressor.__doc__ = document_hyperparameters(
+    DeepRegressor.__doc__, defaults={"output": "linear"}, notes={"output": "Must be 'linear' here."})
