@@ -531,3 +531,28 @@ def test_integer_classes_survive_the_model_file_exactly(tmp_path, labels):
     back = persistence.load(tmp_path / "m.npz")
     assert [int(c) for c in back.classes] == sorted(labels)
     assert [int(v) for v in back.predict(X)[0]] == [int(v) for v in net.predict(X)[0]]
+
+
+def test_resuming_a_finished_checkpoint_with_an_empty_history(tmp_path, monkeypatch, csv_data):
+    # bug: --resume on a finished state with an empty history crashed (IndexError)
+    ckpt = tmp_path / "c.npz"
+    interrupt_at(monkeypatch, 2)
+    assert run("train", "--data", csv_data, *SMALL, "--checkpoint", ckpt).exit_code == 130
+
+    def finish(meta, arrays):
+        meta["train_state"].update(epoch=3, position=0)
+        meta["epochs_done"] = 3
+        meta["history"]["records"] = {}
+        arrays.pop("ts_perm", None)
+
+    resign(ckpt, finish)
+    monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
+    r = run("train", "--resume", ckpt, "--out", tmp_path / "m.npz")
+    assert r.exit_code == 0, r.output
+    assert "no epochs left" in r.output and (tmp_path / "m.npz").exists()
+
+
+def test_search_option_checks_come_before_the_data(tmp_path):
+    missing = tmp_path / "missing.csv"            # never read: the options fail first
+    for args in (["--n-jobs", "0"], ["--blas-threads", "0"]):
+        one_error_line(run("search", "--data", missing, *args, "--out", tmp_path / "o"), 2)

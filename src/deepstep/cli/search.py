@@ -91,6 +91,10 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
     if test_path and not data_path:
         raise click.UsageError("--test-data needs --data (bundled datasets come with their test split).")
     check_search_outputs(out_dir, [("--data", data_path), ("--test-data", test_path)])
+    if n_jobs == 0:                                   # before the data is loaded
+        raise click.UsageError("--n-jobs 0 runs nothing: give a number of parallel fits, or -1 for all cores.")
+    if blas_threads < 1:
+        raise click.UsageError(f"--blas-threads must be at least 1. Got {blas_threads}.")
     X, y, Xt, yt, preprocess = load_search_data(dataset, data_path, _label(label_column), test_path)
     space = None
     if params:
