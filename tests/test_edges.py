@@ -498,7 +498,7 @@ def test_search_fixed_parameter_leaves_the_space(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 3)), np.arange(60) % 2
     res = run_search(X, y, n_candidates=2, cv=2, epochs=1, fixed={"learning_rate": 0.5, "layers": (4,)},
-                     n_jobs=1, backend="loky", progress=False)
+                     backend="sequential", progress=False)
     assert "learning_rate" not in res.best_params
     assert "learning_rate" not in res.rows[0]
     assert res.best_estimator.learning_rate == 0.5
@@ -512,7 +512,7 @@ def test_search_fixed_parameter_leaves_the_space(tmp_path):
         run_search(X, y, method="grid", epochs=1,
                    space={"learning_rate": "log:1e-4:1:100000", "l2": "log:1e-4:1:100000"})
     with pytest.raises(DataError, match="every candidate|Every candidate"):
-        run_search(X, y, n_candidates=2, cv=2, epochs=1, n_jobs=1, progress=False,
+        run_search(X, y, n_candidates=2, cv=2, epochs=1, backend="sequential", progress=False,
                    fixed={"learning_rate": 1e300, "optimizer": "gd", "batch_size": "full"},
                    space={"l2": [0.0, 0.1]})
     with pytest.raises(DataError, match="numeric labels"):
