@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from deepstep import HyperParameters, persistence, state
+from deepstep import DeepNetwork, HyperParameters, persistence, state
 from deepstep.cli import main
 from deepstep.cli.progress import ProgressBar
 from deepstep.errors import TrainingDiverged
@@ -484,3 +484,42 @@ def test_plot_title_uses_the_file_name(tmp_path, monkeypatch, csv_files):
     r = run("train", "--data", csv_files[0], "--epochs", 1, "--plot", tmp_path / "p.png", "-q")
     assert r.exit_code == 0, r.output
     assert titles == ["deepstep on train.csv"]
+
+
+# --- sample and class weights (in the loss) -----------------------------------------------------------------
+def _weighted_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 3))
+    y = (X[:, 0] + 0.3 * rng.standard_normal(120) > 0.8).astype(int)        # a minority class
+    w = np.where(y == 1, 3.0, 1.0)
+    path = tmp_path / "w.csv"
+    rows = ["a,b,c,weight,label"] + [f"{a:.6f},{b:.6f},{c:.6f},{wi:g},{yi}" for (a, b, c), wi, yi in zip(X, w, y)]
+    path.write_text("\n".join(rows) + "\n")
+    return path, X, y, w
+
+
+def test_train_weight_column_is_a_weight_not_a_feature(tmp_path):
+    path, X, y, w = _weighted_csv(tmp_path)
+    out = tmp_path / "m.npz"
+    r = run("train", "--data", path, "--label-column", "label", "--weight-column", "weight", "--layers", "4",
+            "--epochs", "3", "--batch-size", "full", "--dtype", "float64", "--out", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "sample weights from column 'weight'" in r.output
+    from deepstep.persistence import load
+
+    net = load(out)
+    assert net.layer_dims[0] == 3 and net.feature_names == ["a", "b", "c"]
+    ref = DeepNetwork(layers=(4,), epochs=3, batch_size="full", dtype="float64")
+    ref.fit(X.T, y, sample_weight=w)
+    np.testing.assert_allclose(net.engine.theta, ref.engine.theta, rtol=1e-6, atol=1e-9)
+    bad = run("train", "--data", path, "--label-column", "label", "--weight-column", "wieght", "--quiet")
+    assert bad.exit_code == 2 and "no column of that name" in bad.output
+
+
+def test_train_class_weight_balanced_prints_the_weights(tmp_path):
+    path, X, y, _ = _weighted_csv(tmp_path)
+    r = run("train", "--data", path, "--label-column", "label", "--class-weight", "balanced", "--layers", "4",
+            "--epochs", "2", "--quiet")
+    assert r.exit_code == 0, r.output
+    n1 = int(y.sum())
+    assert f"1: {120 / (2 * n1):.3g}" in r.output and "class weights (balanced)" in r.output

@@ -256,3 +256,30 @@ def test_labels_as_a_column_get_a_hint():
     X, y = _blobs()
     with pytest.raises(DataError, match=r"Y\.ravel\(\)"):
         _small().fit(X, y.reshape(-1, 1))
+
+
+def test_from_parameters_refuses_a_scaler_it_cannot_fit():
+    """Regression: preprocess='standardize' left the scaler unfitted and predict crashed (AttributeError)."""
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((2, 3)), "b1": np.zeros((2, 1)),
+              "W2": rng.standard_normal((1, 2)), "b2": np.zeros((1, 1))}
+    with pytest.raises(InvalidParameterError, match="without the training data's statistics"):
+        DeepNetwork.from_parameters(params, preprocess="standardize")
+    net = DeepNetwork.from_parameters(params, preprocess="divide255")       # needs no statistics
+    assert net.predict(np.full((3, 2), 255.0)).shape == (1, 2)
+
+
+def test_sample_weight_integers_equal_repetition_in_full_batch():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 40))
+    y = (X[0] > 0).astype(int)
+    w = rng.integers(0, 4, 40)
+    kw = dict(layers=(4,), batch_size="full", epochs=20, l2=0.3, dtype="float64")
+    a = DeepNetwork(**kw)
+    a.fit(X, y, sample_weight=w)
+    b = DeepNetwork(**kw)
+    b.fit(X[:, np.repeat(np.arange(40), w)], np.repeat(y, w))
+    np.testing.assert_allclose(a.engine.theta, b.engine.theta, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.history["cost"], b.history["cost"], rtol=1e-10)
+    with pytest.raises(ValueError, match="non-negative"):
+        DeepNetwork(**kw).fit(X, y, sample_weight=-w)

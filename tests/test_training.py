@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
 
-from deepstep import Callback, DeepNetwork, History
+from deepstep import Callback, DeepNetwork, History, TrainingDiverged
 from deepstep.training import TrainState, resolve_batch_size
 
 
@@ -225,12 +226,32 @@ def test_early_stopping_without_validation_monitors_the_training_cost():
     X, y = _data()
     net = _net(epochs=40, early_stopping=True, patience=1, min_delta=10.0)
     history = net.fit(X, y)
-    # No decrease can exceed min_delta=10: epoch 1 is the best, epoch 2 exhausts the patience.
-    assert history.stopped == "early_stopping" and history.best_epoch == 1
-    assert len(history["cost"]) == 2
-    one = _net(epochs=1)
-    one.fit(X, y)
-    assert net._engine.theta.tobytes() == one._engine.theta.tobytes()
+    # No decrease can exceed min_delta=10: epoch 2 exhausts the patience; the best of the two is restored.
+    assert history.stopped == "early_stopping" and len(history["cost"]) == 2
+    best = int(np.argmin(history["cost"])) + 1
+    assert history.best_epoch == best
+    ref = _net(epochs=best)
+    ref.fit(X, y)
+    assert net._engine.theta.tobytes() == ref._engine.theta.tobytes()
+
+
+def test_early_stopping_with_min_delta_restores_the_best_epoch_not_the_last_big_improvement():
+    """Regression: with min_delta > 0 the last epoch that improved by min_delta was restored."""
+    X, y = _data()
+    net = _net(epochs=30, early_stopping=True, patience=3, min_delta=0.05)
+    h = net.fit(X, y)
+    costs = h["cost"]
+    assert h.stopped == "early_stopping"
+    best = int(np.argmin(costs)) + 1
+    ref_cost, last_big = math.inf, None                # replay the patience rule on the curve
+    for e, c in enumerate(costs, start=1):
+        if c < ref_cost - 0.05:
+            ref_cost, last_big = c, e
+    assert last_big != best            # the scenario of the bug: the best epoch improved by less
+    assert h.best_epoch == best        # was last_big
+    ref = _net(epochs=best)
+    ref.fit(X, y)
+    assert net._engine.theta.tobytes() == ref._engine.theta.tobytes()
 
 
 def test_learning_rate_log_matches_the_schedule_in_math():
@@ -240,3 +261,88 @@ def test_learning_rate_log_matches_the_schedule_in_math():
     h = net.fit(X, y)
     assert h["lr"] == pytest.approx([0.1 / (1 + math.floor(e / 2)) for e in range(5)])
     assert h["lr"][1] == h["lr"][0] and h["lr"][2] < h["lr"][1]
+
+
+# --- defects found with the scikit-learn drop-in (issue 12) ----------------------------------------------
+class _BlowUp(Callback):
+    """Sets the weights to huge values after epoch ``at``: the next epoch's cost is not finite."""
+
+    def __init__(self, net, at):
+        self.net, self.at = net, at
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.at:
+            self.net.engine.theta[...] = 1e30
+
+
+def test_divergence_with_early_stopping_ends_at_the_best_epoch_instead_of_raising():
+    """Regression: TrainingDiverged was raised although early stopping held finite best weights."""
+    X, y = _data()
+    net = _net(epochs=10, early_stopping=True, patience=5, validation_fraction=0.2)
+    with pytest.warns(RuntimeWarning, match="restores the best epoch"):
+        h = net.fit(X, y, callbacks=[_BlowUp(net, 3)])
+    assert h.stopped == "diverged" and h.best_epoch is not None and h.best_epoch <= 3
+    assert np.isfinite(net.engine.theta).all() and net.train_state is None
+    ref = _net(epochs=h.best_epoch, early_stopping=True, patience=5, validation_fraction=0.2)
+    ref.fit(X, y)
+    assert net.engine.theta.tobytes() == ref.engine.theta.tobytes()
+
+
+def test_divergence_without_best_weights_still_raises():
+    X, y = _data()
+    net = _net(epochs=10)
+    with pytest.raises(TrainingDiverged):
+        net.fit(X, y, callbacks=[_BlowUp(net, 2)])
+
+
+def test_a_callbacks_stop_is_recorded_in_the_history():
+    """Regression: a stop asked by a callback left history.stopped as None."""
+
+    class StopAt2(Callback):
+        def on_epoch_end(self, epoch, logs):
+            return epoch == 2
+
+    X, y = _data()
+    h = _net(epochs=10).fit(X, y, callbacks=[StopAt2()])
+    assert h.stopped == "callback" and len(h["cost"]) == 2
+
+
+def test_a_learning_rate_set_by_a_callback_is_used_and_recorded():
+    """Regression: a learning-rate change made by a callback during fit was ignored."""
+
+    class Halve(Callback):
+        def __init__(self, net):
+            self.net = net
+
+        def on_epoch_end(self, epoch, logs):
+            hp = self.net.hp
+            self.net.set_hyperparameters(hp.replace(learning_rate=hp.learning_rate / 2))
+
+    X, y = _data()
+    net = _net(epochs=4, learning_rate=0.08)
+    h = net.fit(X, y, callbacks=[Halve(net)])
+    assert h["lr"] == pytest.approx([0.08, 0.04, 0.02, 0.01])
+    # the same as four runs of one epoch at those rates
+    ref = _net(epochs=1, learning_rate=0.08)
+    ref.fit(X, y)
+    for lr in (0.04, 0.02, 0.01):
+        ref.set_hyperparameters(ref.hp.replace(learning_rate=lr))
+        ref.fit(X, y, epochs=1, warm_start=True)
+    assert_allclose(net.engine.theta, ref.engine.theta, rtol=1e-6)
+
+
+def test_validation_split_is_stratified_for_classifiers():
+    """Regression: a plain permutation held out 0 of 10 minority examples (seed 0)."""
+    y = np.r_[np.zeros(40, int), np.ones(10, int)]
+    net = _net(validation_fraction=0.2)
+    tr, va = net.validation_split(50, y)
+    assert len(va) == 10 and np.sum(y[va] == 1) == 2 and np.sum(y[va] == 0) == 8
+    assert set(tr) | set(va) == set(range(50)) and not set(tr) & set(va)
+    assert_array_equal(net.validation_split(50, y)[1], va)         # the same every time
+
+
+def test_validation_split_keeps_a_single_example_class_in_training():
+    y = np.r_[np.zeros(30, int), np.ones(9, int), [2]]
+    with pytest.warns(UserWarning, match=r"class\(es\) \[2\] have a single example"):
+        tr, va = _net(validation_fraction=0.25).validation_split(40, y)
+    assert 39 in tr and len(va) == 10 and np.sum(y[va] == 1) >= 2

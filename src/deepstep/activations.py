@@ -166,9 +166,23 @@ def softmax_backward(dA, Z, A, out=None):
     return out
 
 
+# --- exp (output only, the log link of Poisson regression): A = e^Z;  dZ = dA * A
+def exp_forward(Z, out=None):
+    # e^Z underflows to 0 (the right limit) and saturates at the dtype's largest finite
+    # value instead of inf, so that a saturated output gives a large finite cost.
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.exp(Z, out=out)
+    return np.minimum(out, np.finfo(out.dtype).max, out=out)
+
+
+def exp_backward(dA, Z, A, out=None):
+    return np.multiply(dA, A, out=out)
+
+
 ACTIVATIONS["sigmoid"] = Activation("sigmoid", sigmoid_forward, sigmoid_backward)
 ACTIVATIONS["relu"] = Activation("relu", relu_forward, relu_backward)
 ACTIVATIONS["leaky_relu"] = Activation("leaky_relu", leaky_relu_forward, leaky_relu_backward)
 ACTIVATIONS["tanh"] = Activation("tanh", tanh_forward, tanh_backward)
 ACTIVATIONS["linear"] = Activation("linear", linear_forward, linear_backward)
 ACTIVATIONS["softmax"] = Activation("softmax", softmax_forward, softmax_backward, hidden=False)
+ACTIVATIONS["exp"] = Activation("exp", exp_forward, exp_backward, hidden=False)

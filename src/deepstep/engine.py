@@ -13,7 +13,8 @@ Why it looks like this (each point was measured with ``benchmarks/``):
   flag, so the seed's column layout costs no copies.
 * The output gradient is fused, ``dZ[L] = (A[L] - Y) / m``, when the loss is
   paired with its link (see :mod:`deepstep.losses`). The 1/m is applied to
-  dZ[L] once; every later gradient is linear in it.
+  dZ[L] once; every later gradient is linear in it. Sample weights take the
+  same place: dZ[L] = (A[L] - Y) w / Σw (``backward(weights=...)``).
 * No ``dA[0]``: the input layer's gradient is never needed.
 * Wide inputs into few units (the seed's 12288 -> 20): layer 1's product is
   computed transposed, ``Z[1]^T = A[0]^T W[1]^T`` (m, n[1]) = (m, n[0]) (n[0], n[1]),
@@ -164,10 +165,17 @@ class Engine:
                 A = dropout_apply(A, ws.D[l], keep_prob, out=ws.Ad[l])
         return A
 
-    def backward(self, X, Y, ws, l2=0.0, keep_prob=1.0):
+    def backward(self, X, Y, ws, l2=0.0, keep_prob=1.0, weights=None, weight_sum=None):
         """Gradients of the mean cost into ``grad`` (``dW``/``db`` views).
 
         X : (n[0], m), Y : (n[L], m); ``forward`` must have run on ``ws``.
+
+        Sample weights: ``weights`` (m,) multiplies each example's dZ[L], and
+        the cost is normalised by ``weight_sum`` (default: ``weights.sum()``,
+        or m without weights) instead of m, L2 term included, as scikit-learn
+        (>= 1.7) does. Integer weights then give the gradient of the batch
+        with each example repeated that many times. ``weight_sum`` without
+        ``weights`` normalises an unweighted part of a larger batch.
         """
         m = X.shape[1]
         L = self.L
@@ -176,7 +184,16 @@ class Engine:
             np.subtract(AL, Y, out=dZ)              # dZ[L] = A[L] - Y (paired loss)
         else:
             self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
-        dZ *= 1.0 / m
+        if weights is None and weight_sum is None:
+            dZ *= 1.0 / m
+        else:                                       # the weighted form (sample weights)
+            if weight_sum is None:
+                weight_sum = float(np.sum(weights))
+            m = weight_sum                          # the L2 term below is scaled the same way
+            if weights is None:
+                dZ *= 1.0 / m
+            else:
+                dZ *= np.multiply(weights, 1.0 / m, dtype=self.dtype).reshape(1, -1)
         dropout = keep_prob < 1.0
         Ws, dWs, dbs = self.W, self.dW, self.db
         for l in range(L - 1, -1, -1):
@@ -193,9 +210,15 @@ class Engine:
             dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])
         return self.grad
 
-    def cost(self, AL, Y, l2=0.0):
-        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``."""
-        return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+    def cost(self, AL, Y, l2=0.0, weights=None):
+        """Mean cost over the m columns, plus the L2 term when ``l2 > 0``.
+
+        With ``weights`` (m,): the weighted mean Σ w_i J_i / Σ w_i, and the L2
+        term over Σ w_i instead of m (the cost whose gradient ``backward`` gives).
+        """
+        if weights is None:
+            return self.loss.cost(AL, Y) + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
+        return self.loss.cost(AL, Y, weights) + (l2_cost(self.W, l2, float(np.sum(weights))) if l2 else 0.0)
 
     def predict(self, X, chunk=512, logits=False):
         """A[L] (or Z[L] with ``logits=True``) for X (n[0], m), a new (n[L], m) array.

@@ -195,6 +195,12 @@ class DeepNetwork:
         overrides.setdefault("preprocess", "none")
         overrides.setdefault("output", output)
         net = cls(hp, **overrides)
+        if net.hp.preprocess in ("standardize", "minmax"):
+            # Regression: the scaler was left unfitted and predict crashed on its missing statistics.
+            raise InvalidParameterError(
+                f"from_parameters cannot use preprocess={net.hp.preprocess!r}: the parameters come "
+                f"without the training data's statistics. Pass preprocess='none' and scale the inputs "
+                f"as they were scaled in training (preprocess='divide255' needs no statistics).")
         if classes is None and output != "linear":
             classes = [0, 1] if output == "sigmoid" else list(range(dims[-1]))
         mode = "labels" if output != "linear" and (output == "softmax" or dims[-1] == 1) else "matrix"
@@ -204,7 +210,7 @@ class DeepNetwork:
 
     # -- training --------------------------------------------------------------------
     def fit(self, X, Y, validation_data=None, *, epochs=None, warm_start=False, callbacks=(),
-            stop=None):
+            stop=None, sample_weight=None):
         """Train on X (n_x, m) and Y; returns the :class:`History`.
 
         Parameters
@@ -221,6 +227,13 @@ class DeepNetwork:
         stop : callable, optional
             Polled after each mini-batch; returning True ends the run early,
             keeping a resumable ``train_state``.
+        sample_weight : array of shape (m,), optional
+            Non-negative per-example weights, in the cost and its gradient
+            (dZ[L] of each example times its weight, each mini-batch normalised
+            by its weight sum, the L2 term too, as scikit-learn >= 1.7 does).
+            Integer weights train as repeating the examples would in full
+            batch. The validation metrics and the running accuracy stay
+            unweighted.
         """
         hp = self.hp
         X = self.check_input(X, fitting=not (warm_start and self.is_built))
@@ -234,14 +247,19 @@ class DeepNetwork:
                     " Y looks like a column of shape (m, 1): pass Y.ravel() or Y.T."
                     if Y.ndim == 2 and Y.shape == (m, 1) else "")
             raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[-1]}; they must match.{hint}")
+        w = None if sample_weight is None else self._check_sample_weight(sample_weight, m)
         resume = warm_start and self.is_built
         if not resume:
             self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
         if validation_data is None and hp.validation_fraction > 0:
-            tr, va = self.validation_split(m)
+            tr, va = self.validation_split(m, self._split_labels(Y))
             validation_data = (X[:, va], Y[..., va])
             X, Y = X[:, tr], Y[..., tr]
             m = X.shape[1]
+            if w is not None:
+                w = w[tr]
+                if not (w > 0).any():
+                    raise DataError("Every training example left after the validation split has weight zero.")
         bs = hp.batch_size
         if not isinstance(bs, str) and bs is not None and bs > m:
             raise InvalidParameterError(
@@ -249,7 +267,7 @@ class DeepNetwork:
                 f"Use batch_size <= {m}, or 'full' for batch gradient descent."
             )
         if not resume:
-            self.scaler = Scaler(hp.preprocess).fit(X)
+            self.scaler = Scaler(hp.preprocess).fit(X, w)
         Xr = self._rows(X)
         Yr = self._targets.encode_rows(Y, hp.dtype)
         val = None
@@ -268,16 +286,50 @@ class DeepNetwork:
                 f"can only resume on that data (got {Xr.shape[0]}). Pass the same data, or set "
                 f"model.train_state = None to start a new epoch."
             )
-        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop)
+        if w is not None:
+            w = w.astype(hp.dtype)
+        state = training.run(self, Xr, Yr, epochs, val, callbacks, state, stop, sample_weight=w)
         self.train_state = state if state.perm is not None else None
         return self.history
 
-    def validation_split(self, m):
+    def _split_labels(self, Y):
+        """The labels a classifier's validation split is stratified by (None: not stratified)."""
+        if self._targets is None or self._targets.output == "linear":
+            return None
+        Y = np.asarray(Y)
+        if Y.ndim == 1 or Y.shape[0] == 1:
+            return Y.ravel()
+        return None                                   # one-hot or multilabel matrices: a plain split
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, m):
+        try:
+            w = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError("sample_weight must be numbers, one per example.") from None
+        if w.ndim == 2 and 1 in w.shape:
+            w = w.ravel()
+        if w.shape != (m,):
+            raise DataError(f"sample_weight must have shape ({m},), one weight per example. Got {w.shape}.")
+        if not np.isfinite(w).all():
+            raise DataError("sample_weight contains NaN or infinite values.")
+        if (w < 0).any():
+            raise DataError("sample_weight must be non-negative; it has negative values.")
+        if not (w > 0).any():
+            raise DataError("sample_weight must have at least one positive value; all weights are zero.")
+        return w
+
+    def validation_split(self, m, labels=None):
         """(train_indices, validation_indices) that ``fit`` uses for ``validation_fraction``.
 
         Drawn from the model's split generator without advancing it, so every
         fit and warm start (and a model loaded from a file) holds out the same
         examples of the same m. The scikit-learn estimators use it too.
+
+        ``labels`` (m,), for classification: the split is stratified, each
+        class holding out round(fraction x its count) of its examples (the
+        total adjusted to round(fraction x m) by largest remainders). A class
+        with a single example stays in training, with a warning that names it.
         """
         frac = self.hp.validation_fraction
         n_val = max(1, int(round(frac * m)))
@@ -288,7 +340,42 @@ class DeepNetwork:
         bits = type(self._split_rng.bit_generator)()
         bits.state = self._split_rng.bit_generator.state
         idx = np.random.Generator(bits).permutation(m)
+        if labels is not None:
+            held = self._stratified(idx, np.asarray(labels).ravel(), frac, n_val)
+            if held is not None:
+                mask = np.zeros(m, bool)
+                mask[held] = True
+                return np.flatnonzero(~mask), np.flatnonzero(mask)
         return np.sort(idx[n_val:]), np.sort(idx[:n_val])
+
+    @staticmethod
+    def _stratified(perm, labels, frac, n_val):
+        """Validation indices, per class in the order of ``perm``; None when stratifying is impossible."""
+        classes, inverse, counts = np.unique(labels[perm], return_inverse=True, return_counts=True)
+        if len(classes) < 2:
+            return None
+        single = classes[counts < 2]
+        if len(single):
+            import warnings
+
+            warnings.warn(
+                f"Stratified validation split: class(es) {single.tolist()} have a single example, kept in "
+                f"training; the other classes are held out in proportion.", UserWarning, stacklevel=4)
+        room = np.where(counts < 2, 0, counts - 1)            # every class keeps >= 1 training example
+        exact = frac * np.where(counts < 2, 0, counts)
+        take = np.minimum(np.floor(exact).astype(int), room)
+        short = min(n_val, int(room.sum())) - int(take.sum())
+        if short > 0:                                          # largest remainders first
+            order = np.argsort(-(exact - take), kind="stable")
+            for c in order:
+                if short == 0:
+                    break
+                if take[c] < room[c]:
+                    take[c] += 1
+                    short -= 1
+        held = [perm[inverse == c][:take[c]] for c in range(len(classes))]
+        held = np.concatenate(held) if held else np.empty(0, int)
+        return held if len(held) else None
 
     def partial_fit(self, X, Y, **kwargs):
         """One more epoch, keeping weights and optimizer state (builds on first call)."""

@@ -24,8 +24,23 @@ class Scaler:
     def is_identity(self):
         return self.kind in ("none", None)
 
-    def fit(self, X):
-        """Fit on X of shape (n_x, m); returns self."""
+    def fit(self, X, sample_weight=None):
+        """Fit on X of shape (n_x, m); returns self.
+
+        With ``sample_weight`` (m,), the statistics are those of the examples
+        repeated by their weights: a weighted mean and standard deviation, and
+        min/max over the examples of positive weight.
+        """
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if self.kind == "standardize":
+                mean = X.dot(w) / w.sum() if X.dtype == np.float64 else X.astype(np.float64).dot(w) / w.sum()
+                var = np.square(X - mean[:, None]).dot(w) / w.sum()
+                std = np.sqrt(var)
+                self.shift, self.factor = mean, 1.0 / np.where(std > 0, std, 1.0)
+                return self
+            if self.kind == "minmax":
+                X = X[:, w > 0]
         if self.kind == "standardize":
             mean = X.mean(axis=1, dtype=np.float64)
             std = X.std(axis=1, dtype=np.float64)

@@ -30,7 +30,10 @@ class History(dict):
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
     ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
-    ``stopped`` says why training ended early, if it did.
+    ``stopped`` says why training ended early, if it did: "early_stopping",
+    "diverged", or "callback" (a callback's ``on_epoch_end`` returned True).
+    ``lr`` is the learning rate of the epoch's last batch (a callback may
+    change it with ``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
     """
 
     stopped: str | None = None
@@ -84,8 +87,12 @@ def resolve_batch_size(batch_size, m):
     return int(batch_size)
 
 
-def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None):
+def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
     """Train ``model`` for ``epochs`` more epochs on rows Xr (m, n_x), Yr (m, n_y).
+
+    ``sample_weight`` (m,), optional: per-example weights in the cost and its
+    gradient, each batch normalised by its weight sum (``Engine.backward``);
+    the epoch's cost is then the weighted mean.
 
     ``stop()`` is polled after every mini-batch (the CLI's signal handler);
     when it returns True the loop returns with ``state`` pointing at the next
@@ -102,11 +109,23 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # A diverging run overflows before its cost turns non-finite; that is reported
     # once, as TrainingDiverged, rather than as a stream of RuntimeWarnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good)
-    # The last step can leave non-finite weights behind a finite cost: never return them.
-    if not np.isfinite(eng.theta).all():
-        state.perm = None
-        raise _diverged(model, "the weights became NaN or infinite after the last step", state, last_good)
+        try:
+            interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
+                                sample_weight)
+            # The last step can leave non-finite weights behind a finite cost: never return them.
+            if not np.isfinite(eng.theta).all():
+                state.perm = None
+                raise _diverged(model, "the weights became NaN or infinite after the last step", state,
+                                last_good)
+        except TrainingDiverged as exc:
+            if not (hp.early_stopping and state.best_theta is not None):
+                raise
+            # Early stopping kept the best weights: training ends there, as it would have.
+            import warnings
+
+            warnings.warn(f"{exc} Early stopping restores the best epoch ({state.best_epoch}).",
+                          RuntimeWarning, stacklevel=3)
+            state.perm, interrupted = None, False     # finished: nothing to resume mid-epoch
     if interrupted:                      # mid-epoch: resumable as is, nothing restored
         return state
     if hp.early_stopping and state.best_theta is not None:
@@ -149,7 +168,7 @@ def _diverged(model, what, state, last_good):
     )
 
 
-def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good):
+def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good, wr=None):
     hp, eng, opt, rng = model.hp, model._engine, model._optimizer, model._rng
     history = model.history
     m = Xr.shape[0]
@@ -160,6 +179,7 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
     sig = model._targets.output == "sigmoid"
     xbuf, ybuf = {}, {}
     while state.epoch < end_epoch:
+        hp = model.hp               # a callback may have changed it (model.set_hyperparameters)
         lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
         if state.perm is None:
             state.perm = rng.permutation(m) if (hp.shuffle and not full) else None
@@ -190,22 +210,26 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
                     Xr.take(idx, axis=0, out=xbuf[k], mode="clip")
                     Yr.take(idx, axis=0, out=ybuf[k], mode="clip")
                 X, Y = xbuf[k].T, ybuf[k].T               # (n_x, k), (n_y, k) views
+            wb = None if wr is None else (wr[start:stop_i] if perm is None else wr[perm[start:stop_i]])
             ws = eng.workspace(k, dropout)
             AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2)
+            cost = eng.cost(AL, Y, l2, wb)
             if not math.isfinite(cost):
                 raise _diverged(model, f"the cost became {cost}", state, last_good)
-            state.cost_sum += cost * k
+            state.cost_sum += cost * (k if wb is None else float(wb.sum()))
             if classify:
                 if sig:
                     state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
                 else:
                     state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
-            eng.backward(X, Y, ws, l2, keep)
+            eng.backward(X, Y, ws, l2, keep, wb)
             opt.step(eng.theta, eng.grad, lr)
             state.position = stop_i
             for cb in callbacks:
                 cb.on_batch_end(state)
+            if model.hp is not hp:  # changed by a callback: the next batch uses the new rate
+                hp = model.hp
+                lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
             if stop is not None and stop():
                 if state.position < m:
                     return True
@@ -215,7 +239,8 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         state.epoch += 1
         model._epochs_done = state.epoch
         state.perm = None
-        logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / m}
+        logs = {"epoch": state.epoch, "lr": lr,
+                "cost": state.cost_sum / (m if wr is None else float(wr.sum()))}
         if classify:
             logs["accuracy"] = state.correct / m
         if validation is not None:
@@ -223,7 +248,10 @@ def _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last
         history.append(**logs)
         halt = _early_stopping(model, state, logs, validation is not None)
         for cb in callbacks:
-            halt = bool(cb.on_epoch_end(state.epoch, logs)) or halt
+            if cb.on_epoch_end(state.epoch, logs):
+                halt = True
+                if history.stopped is None:
+                    history.stopped = "callback"
         if halt or (stop is not None and stop()):
             break
     return False
@@ -234,9 +262,16 @@ def _early_stopping(model, state, logs, has_val):
     if not hp.early_stopping:
         return False
     monitored = logs["val_cost"] if has_val else logs["cost"]
-    if monitored < state.best_cost - hp.min_delta:
-        state.best_cost, state.best_epoch, state.bad_epochs = monitored, state.epoch, 0
+    # Patience restarts on an improvement by min_delta over the last such epoch (``patience_ref``);
+    # the weights kept for restoring are the best epoch's, whatever its margin.
+    ref = state.extras.get("patience_ref", state.best_cost)
+    improved = monitored < ref - hp.min_delta
+    if monitored < state.best_cost:
+        state.best_cost, state.best_epoch = monitored, state.epoch
         state.best_theta = model._engine.theta.copy()
+    if improved:
+        state.extras["patience_ref"] = float(monitored)
+        state.bad_epochs = 0
         return False
     state.bad_epochs += 1
     if state.bad_epochs >= hp.patience:

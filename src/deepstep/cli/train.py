@@ -7,6 +7,7 @@ import shlex
 import time
 
 import click
+import numpy as np
 
 from ..errors import DataError
 from ..fs import figure_format, same_file
@@ -56,10 +57,15 @@ from .signals import GracefulStop, test_point
                    "hyperparameters; the result is bit-identical to an uninterrupted run. "
                    "The model (and plot) go to --out (--plot), else next to the checkpoint: "
                    "NAME.ckpt.npz -> NAME.npz, NAME.png")
+@click.option("--class-weight", "class_weight", type=click.Choice(["balanced"]),
+              help="weight each class by n_examples / (n_classes * its count), in the loss")
+@click.option("--weight-column", "weight_column", metavar="NAME",
+              help="CSV header name of a column of non-negative per-example weights (in the loss; "
+                   "not a feature; leave it out of the data given to predict)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary; only the accuracy lines")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, out_path, plot_path, checkpoint_path, resume_path,
-          quiet, **kwargs):
+          class_weight, weight_column, quiet, **kwargs):
     """Train a network and print train (and test) accuracy.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -88,6 +94,9 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         figure_format(plot_path)                         # --plot curve.jpeg2: exit 2 now, not after training
     new_checkpoint = checkpoint_path is None and not resume_path  # a default name: never replaces a file
     if resume_path:
+        if class_weight or weight_column:
+            raise click.UsageError("--resume continues a run with the weights saved in its checkpoint; "
+                                   "drop --class-weight/--weight-column.")
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
                                                    dataset, label_column)
         # Never a path from the checkpoint's contents: defaults derive from its own location.
@@ -107,7 +116,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         source = run_info.get("source") or "the checkpoint's data"
     else:
         net, run_info, train_ds, test_ds = _start(overrides, data_path, test_path, dataset, label_column,
-                                                  out_path, plot_path)
+                                                  out_path, plot_path, class_weight, weight_column)
         checkpoint_path = checkpoint_path or default_checkpoint_path(out_path)
         epochs = net.hp.epochs
         source = run_info["source"]
@@ -123,7 +132,7 @@ def train(data_path, test_path, dataset, label_column, out_path, plot_path, chec
         if epochs > 0:
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
                     callbacks=[ProgressBar(epochs, disable=True if quiet else None), stopper],
-                    stop=stopper)
+                    stop=stopper, sample_weight=train_ds.sample_weight)
         elapsed = time.perf_counter() - t0
         state = stopper.state if stopper.state is not None else net.train_state
         done = (state is None or state.epoch >= hp.epochs
@@ -189,7 +198,8 @@ def _save_model(net, out_path):
         raise output_error(exc, "--out", out_path) from None
 
 
-def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path):
+def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path,
+           class_weight=None, weight_column=None):
     """A new run: the network, the run record a checkpoint keeps, and the data."""
     from ..hyperparameters import HyperParameters
     from ..network import DeepNetwork
@@ -197,6 +207,7 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     label_col = parse_label_column(label_column)
     hp = HyperParameters(**overrides)                     # validate before loading data
     train_ds, test_ds = _load_training_data(data_path, test_path, dataset, label_col)
+    train_ds, test_ds = _with_weights(train_ds, test_ds, class_weight, weight_column, hp.output)
     if "preprocess" not in overrides:
         hp = hp.replace(preprocess=train_ds.preprocess)
     net = DeepNetwork(hp)
@@ -210,8 +221,49 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
         "out": bool(out_path), "plot": bool(plot_path),
         "source": data_path or f"dataset {dataset or 'breast_cancer'}",
         "fingerprint": data_fingerprint(train_ds.X, train_ds.y),
+        "class_weight": class_weight, "weight_column": weight_column,
     }
     return net, run_info, train_ds, test_ds
+
+
+def _with_weights(train_ds, test_ds, class_weight, weight_column, output):
+    """The datasets with ``sample_weight`` set (None without weights); says what was decided on stderr."""
+    import dataclasses
+
+    w = None
+    if weight_column is not None:
+        names = train_ds.feature_names
+        if not names or weight_column not in names:
+            raise click.UsageError(
+                f"--weight-column {weight_column!r}: the training data has no column of that name"
+                + (f" (columns: {', '.join(map(str, names))})." if names else
+                   " (it needs a CSV file with a header row)."))
+        j = names.index(weight_column)
+        w = np.asarray(train_ds.X[j], dtype=np.float64)
+        if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+            raise DataError(f"--weight-column {weight_column!r} must hold finite, non-negative weights, "
+                            f"not all zero.")
+        keep = [i for i in range(len(names)) if i != j]
+        train_ds = dataclasses.replace(train_ds, X=train_ds.X[keep], feature_names=[names[i] for i in keep])
+        if test_ds is not None and test_ds.feature_names and weight_column in test_ds.feature_names:
+            tj = test_ds.feature_names.index(weight_column)
+            tkeep = [i for i in range(test_ds.n_features) if i != tj]
+            test_ds = dataclasses.replace(test_ds, X=test_ds.X[tkeep],
+                                          feature_names=[test_ds.feature_names[i] for i in tkeep])
+        click.echo(f"deepstep: sample weights from column {weight_column!r} (min {w.min():g}, "
+                   f"max {w.max():g}), not a feature", err=True)
+    if class_weight == "balanced":
+        if output == "linear":
+            raise click.UsageError("--class-weight needs classification (--output linear is regression).")
+        labels, inverse, counts = np.unique(train_ds.y, return_inverse=True, return_counts=True)
+        per_class = len(train_ds.y) / (len(labels) * counts)
+        cw = per_class[inverse.ravel()]
+        w = cw if w is None else w * cw
+        shown = ", ".join(f"{lab}: {c:.3g}" for lab, c in zip(labels.tolist(), per_class))
+        click.echo(f"deepstep: class weights (balanced): {shown}", err=True)
+    train_ds = dataclasses.replace(train_ds)
+    train_ds.sample_weight = w
+    return train_ds, test_ds
 
 
 def _describe_data(net, train_ds):
@@ -240,6 +292,8 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column):
     train_ds, test_ds = _load_training_data(run_info.get("data"), run_info.get("test_data"),
                                             run_info.get("dataset"),
                                             parse_label_column(run_info.get("label_column")))
+    train_ds, test_ds = _with_weights(train_ds, test_ds, run_info.get("class_weight"),
+                                      run_info.get("weight_column"), net.hp.output)
     if data_fingerprint(train_ds.X, train_ds.y) != run_info.get("fingerprint"):
         raise DataError(f"The training data ({run_info.get('data') or run_info.get('dataset')}) differs from "
                         f"the data the checkpoint {path} was trained on; resume with the same data "
@@ -272,6 +326,10 @@ def _checked_run(run, path):
         run["label_column"] = str(label)
     elif not isinstance(label, (str, type(None))):
         raise bad("label_column", "a column index or name")
+    if run.get("class_weight") not in (None, "balanced"):
+        raise bad("class_weight", "'balanced' or none")
+    if not isinstance(run.get("weight_column"), (str, type(None))):
+        raise bad("weight_column", "a column name")
     for key in ("out", "plot"):      # old checkpoints hold a path: only "whether" is used
         if not isinstance(run.get(key), (str, bool, type(None))):
             raise bad(key, "true or false")

@@ -1,9 +1,9 @@
 """What :class:`~deepstep.sklearn.DeepClassifier` and :class:`~deepstep.sklearn.DeepRegressor` share.
 
 ``_DeepEstimator`` does the fitting (fresh, warm start, ``partial_fit``), the
-sample- and class-weight repetition (:func:`repetition_counts`, explained in
-the docstring of :mod:`deepstep.sklearn`), chunked prediction, the fitted
-attributes and pickling; the two estimators add their targets and their API.
+sample and class weights (handed to :meth:`DeepNetwork.fit`, which puts them in
+the loss), chunked prediction, the fitted attributes and pickling; the two
+estimators add their targets and their API.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ HP_FIELDS = tuple(_HP)
 # Fields that fix the network's shape or its optimizer's state: a warm start
 # cannot change them.
 _STRUCTURAL = (*DeepNetwork.FIXED_AFTER_BUILD, "init")   # init: a fresh fit would start elsewhere
-_MAX_REPEAT = 4  # repeated training set at most this many times n_samples
 _PREDICT_CHUNK = 8192
 
 
@@ -43,25 +42,6 @@ class _VerboseLog(Callback):
     def on_epoch_end(self, epoch, logs):
         parts = [f"{k} = {v:.6g}" for k, v in logs.items() if k not in ("epoch", "lr")]
         print(f"Epoch {epoch}/{self.total}: " + ", ".join(parts), file=sys.stdout, flush=True)
-
-
-def repetition_counts(weights, max_rows):
-    """How many times to repeat each example so that counts are proportional to ``weights``.
-
-    Cumulative rounding of ``c * w`` with ``c = 1 / min(w > 0)`` (fewer rows when
-    that would exceed ``max_rows``): integer weights come back unchanged, every
-    positive weight gets at least one copy unless the cap binds, and the counts
-    sum to the rounded total. Returns an int array of shape (n_samples,).
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    pos = w[w > 0]
-    total = w.sum()
-    rows = total / pos.min()
-    if rows > max_rows:
-        rows = float(max_rows)
-    expected = np.cumsum(w) * (rows / total)
-    edges = np.floor(expected + 0.5).astype(np.int64)   # ±0.5 margin: exact for integer ratios
-    return np.diff(edges, prepend=0)
 
 
 class _DeepEstimator(BaseEstimator):
@@ -145,18 +125,25 @@ class _DeepEstimator(BaseEstimator):
                 net = self.network_
                 self._check_warm_start(net.hp, hp)
                 net.set_hyperparameters(hp)          # momentum, beta2, epsilon may change
-                XT, Y, val = self._weighted_rows(XT, Y, w, net)
-            elif w is None and not incremental:
+                XT, Y, val, w = self._split_rows(XT, Y, w, net)
+            elif not incremental:
                 net, val = DeepNetwork(hp), None    # the plain path: exactly DeepNetwork.fit
             else:
-                # Weighted, or a first partial_fit: build for all the classes and fit the
-                # input scaler on the (repeated) training rows, as DeepNetwork.fit would.
+                # A first partial_fit: build for all the classes and fit the input
+                # scaler on the training rows, as DeepNetwork.fit would.
                 net = DeepNetwork(hp)
-                XT, Y, val = self._weighted_rows(XT, Y, w, net)
+                XT, Y, val, w = self._split_rows(XT, Y, w, net)
                 net.build(XT.shape[0], self._encoder(Y))
-                net.scaler = Scaler(hp.preprocess).fit(XT)
-            net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
-                    callbacks=self._callbacks(epochs))
+                net.scaler = Scaler(hp.preprocess).fit(XT, w)
+            try:
+                net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
+                        callbacks=self._callbacks(epochs), sample_weight=w)
+            except BaseException:
+                # Consistent after any exception: a warm-started network_ keeps the weights
+                # training restored (its last finite epoch), and coefs_, n_iter_ say so.
+                if resume:
+                    self._set_fitted_attributes()
+                raise
             names = getattr(self, "feature_names_in_", None)
             net.feature_names = None if names is None else [str(n) for n in names]
             self.network_ = net
@@ -186,31 +173,28 @@ class _DeepEstimator(BaseEstimator):
             raise ValueError("sample_weight must have at least one positive value; all weights are zero.")
         return w
 
-    def _weighted_rows(self, XT, Y, w, net):
-        """(XT, Y, validation_data): the training rows, repeated in proportion to their weights.
+    def _split_rows(self, XT, Y, w, net):
+        """(XT, Y, validation_data, w) with the network's own validation split held out.
 
-        See the docstring of :mod:`deepstep.sklearn`. With ``validation_fraction > 0`` the
-        validation rows are split off first, with the network's own split
-        (:meth:`DeepNetwork.validation_split`), so that copies of one example never land on
-        both sides and the input scaler is fitted on training rows only.
+        :meth:`DeepNetwork.validation_split`, so that a warm start or a
+        ``partial_fit`` holds out the same examples as the first fit, and the
+        input scaler is fitted on training rows only. Weights stay with their rows.
         """
-        m = XT.shape[1]
-        val = None
-        train = np.arange(m)
-        if net.hp.validation_fraction > 0:
-            train, va = net.validation_split(m)
-            val = (XT[:, va], Y[..., va])
-            if w is not None:
-                w = w[train]
-                if not (w > 0).any():
-                    raise ValueError("Every training example left after the validation split has weight zero.")
-        if w is None or np.all(w == w[0]):
-            if val is None:
-                return XT, Y, None                  # equal weights, no split: nothing to do
-            rows = train
-        else:
-            rows = np.repeat(train, repetition_counts(w, _MAX_REPEAT * len(w)))
-        return np.ascontiguousarray(XT.T[rows]).T, Y[..., rows], val
+        if net.hp.validation_fraction <= 0:
+            return XT, Y, None, w
+        train, va = net.validation_split(XT.shape[1], self._split_labels(Y, net))
+        val = (XT[:, va], Y[..., va])
+        if w is not None:
+            w = w[train]
+            if not (w > 0).any():
+                raise ValueError("Every training example left after the validation split has weight zero.")
+        return np.ascontiguousarray(XT.T[train]).T, Y[..., train], val, w
+
+    def _split_labels(self, Y, net):
+        """Labels to stratify the validation split by (classification, one label per example)."""
+        if self._task != "classification" or getattr(self, "_multilabel", False):
+            return None
+        return np.asarray(Y).ravel()
 
     def _set_fitted_attributes(self):
         net = self.network_

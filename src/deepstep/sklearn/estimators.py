@@ -20,17 +20,13 @@ Why the estimators look like this:
   training had never stopped. Pickling the estimator keeps all of it, and
   :meth:`DeepClassifier.from_network` wraps a network loaded from a deepstep
   model file.
-* Sample and class weights. The engine trains on unweighted mean costs, so
-  weights are honoured by *proportional repetition*: example i is repeated
-  ``round(c * w_i)`` times (cumulative rounding, no randomness), with
-  ``c = 1 / min(w > 0)`` so that every example with a positive weight appears
-  at least once, capped at 4 x n_samples rows. Integer weights therefore give
-  exactly the training set with rows repeated, which is what scikit-learn
-  defines a sample weight to mean; zero weights remove rows; equal weights
-  change nothing; other real weights are matched up to the rounding of one
-  copy. Weights are relative: multiplying all of them by a constant changes
-  nothing. With ``validation_fraction > 0`` the validation rows are held out
-  before the repetition, so copies of one example never land on both sides.
+* Sample and class weights are in the loss: each example's cost and its
+  dZ[L] are multiplied by its weight, and each mini-batch is normalised by
+  its weight sum (the L2 term too), as scikit-learn (>= 1.7) does. Integer
+  weights therefore equal repeating the rows in full-batch training, zero
+  weights remove rows, and weights are relative (multiplying all of them by
+  a constant changes nothing). With ``validation_fraction > 0`` the
+  validation rows are held out first; validation metrics are unweighted.
 """
 
 from __future__ import annotations
@@ -223,6 +219,13 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         first call when the first batch does not contain every class.
         """
         first = not hasattr(self, "network_")
+        if not first and classes is not None:
+            # Regression: other classes after the first call were silently ignored.
+            given = unique_labels(np.asarray(classes))
+            if self._multilabel or not np.array_equal(given, self.classes_):
+                raise ValueError(f"classes={given.tolist()} differs from the classes of the first "
+                                 f"partial_fit call, {self.classes_.tolist()}; the network's outputs are "
+                                 f"fixed by them. Pass the same classes (or none after the first call).")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes if first else None)
 
     def predict_proba(self, X):
