@@ -161,8 +161,23 @@ class TargetEncoder:
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["output"], d["mode"], d.get("classes"), d.get("n_outputs", 1), d.get("shift"),
-                   d.get("scale"))
+        return cls(d["output"], d["mode"], _exact_classes(d.get("classes")), d.get("n_outputs", 1),
+                   d.get("shift"), d.get("scale"))
+
+
+def _exact_classes(classes):
+    """Classes read back from JSON as an array that holds each value exactly.
+
+    ``np.asarray`` would turn ``[0, 2**64 - 1]`` into float64 (two different labels
+    could then compare equal); integers get int64, uint64 or, beyond both, object.
+    """
+    if not classes or not all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return classes
+    if all(-(2 ** 63) <= c < 2 ** 63 for c in classes):
+        return np.array(classes, dtype=np.int64)
+    if all(0 <= c < 2 ** 64 for c in classes):
+        return np.array(classes, dtype=np.uint64)
+    return np.array(classes, dtype=object)
 
 
 def _check_finite(Y):

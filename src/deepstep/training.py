@@ -124,6 +124,11 @@ def run(model, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
         try:
             interrupted = _loop(model, Xr, Yr, end_epoch, validation, callbacks, state, stop, bs, last_good,
                                 sample_weight)
+            # The last step can leave non-finite weights behind a finite cost: never return them.
+            if not np.isfinite(eng.theta).all():
+                state.perm = None
+                raise _diverged(model, "the weights became NaN or infinite after the last step", state,
+                                last_good)
         except TrainingDiverged as exc:
             if any(getattr(cb, "stops_on_divergence", False) for cb in callbacks):
                 # TerminateOnNaN: end the run quietly (last finite weights already restored).
