@@ -22,7 +22,7 @@ from deepstep.cli import train as train_command
 from deepstep.cli.progress import ProgressBar
 from deepstep.cli.runtime import printable, resumed_output_paths
 from deepstep.errors import DataError, InvalidParameterError, ModelFileError, TrainingDiverged
-from deepstep.modelfile.format import checksum
+from deepstep.modelfile.format import checksum, decode_metadata, encode_metadata
 
 CLI = [sys.executable, "-c", "from deepstep.cli import main; main()"]
 SMALL = ["--layers", "4", "--epochs", "3", "--batch-size", "16", "-q"]
@@ -65,12 +65,12 @@ def resign(path, edit):
     """Apply ``edit(meta, arrays)`` to a model file and write it back with a valid checksum."""
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    meta = json.loads(str(arrays.pop("metadata")))
+    meta = json.loads(decode_metadata(arrays.pop("metadata")))
     edit(meta, arrays)
     meta["arrays"] = {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()}
     meta["checksum"] = checksum(meta, arrays)
     buf = io.BytesIO()
-    np.savez(buf, metadata=np.array(json.dumps(meta)), **arrays)
+    np.savez(buf, metadata=encode_metadata(json.dumps(meta)), **arrays)
     path.write_bytes(buf.getvalue())
 
 

@@ -110,20 +110,20 @@ def test_loading_a_real_model_stays_within_four_times_its_size(tmp_path):
 
 def test_unused_arrays_listed_in_the_metadata_are_refused(tmp_path):
     # bug: the metadata listed 200 unused arrays, all read
-    from deepstep.modelfile.format import checksum
+    from deepstep.modelfile.format import checksum, decode_metadata, encode_metadata
 
     path = _model(tmp_path)
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     import json
 
-    meta = json.loads(str(arrays.pop("metadata")))
+    meta = json.loads(decode_metadata(arrays.pop("metadata")))
     for k in range(3):
         arrays[f"opt_junk{k}"] = np.zeros(10, np.float32)
     meta["arrays"].update({k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()})
     meta["checksum"] = checksum(meta, arrays)
     buf = io.BytesIO()
-    np.savez(buf, metadata=np.array(json.dumps(meta)), **arrays)
+    np.savez(buf, metadata=encode_metadata(json.dumps(meta)), **arrays)
     bad = tmp_path / "unused.npz"
     bad.write_bytes(buf.getvalue())
     with pytest.raises(ModelFileError, match="does not use"):
