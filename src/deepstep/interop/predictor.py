@@ -60,10 +60,17 @@ def describe(model) -> Predictor:
     if kind in ("standardize", "minmax"):
         shift, factor = scaler.shift.astype(dtype), scaler.factor.astype(dtype)
     targets = model.targets
+    weights = [np.array(params[f"W{l}"], dtype=dtype) for l in range(1, L + 1)]
+    biases = [np.array(params[f"b{l}"], dtype=dtype).ravel() for l in range(1, L + 1)]
+    if targets.output == "linear" and getattr(targets, "shift", None) is not None:
+        # Regression targets are learned standardized ((y - shift) / scale); the output layer is
+        # linear, so the un-standardization folds exactly into its weights and bias.
+        scale = np.asarray(targets.scale, dtype=np.float64)
+        weights[-1] = (weights[-1] * scale[:, None]).astype(dtype)
+        biases[-1] = (biases[-1] * scale + np.asarray(targets.shift, dtype=np.float64)).astype(dtype)
     return Predictor(
         dtype=dtype, preprocess=kind, shift=shift, factor=factor,
-        weights=[np.array(params[f"W{l}"], dtype=dtype) for l in range(1, L + 1)],
-        biases=[np.array(params[f"b{l}"], dtype=dtype).ravel() for l in range(1, L + 1)],
+        weights=weights, biases=biases,
         activations=acts, output=targets.output, mode=targets.mode,
         classes=None if targets.classes is None else np.asarray(targets.classes),
         feature_names=None if model.feature_names is None else list(model.feature_names))
