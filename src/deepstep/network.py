@@ -266,7 +266,7 @@ class DeepNetwork:
         w = None if sample_weight is None else self._check_sample_weight(sample_weight, m)
         resume = warm_start and self.is_built
         if not resume:
-            self.build(X.shape[0], TargetEncoder.infer(Y, hp.output))
+            self.build(X.shape[0], TargetEncoder.infer(Y, hp.output, w))
         if validation_data is None and hp.validation_fraction > 0:
             tr, va = self.validation_split(m, self._split_labels(Y))
             validation_data = (X[:, va], Y[..., va])

@@ -36,11 +36,16 @@ class TargetEncoder:
         self.scale = None if scale is None else np.asarray(scale, dtype=np.float64).ravel()
 
     @staticmethod
-    def _standardizer(Y):
-        """Per-output (mean, sd) of targets Y (n_y, m); sd 1 where a target is constant."""
+    def _standardizer(Y, sample_weight=None):
+        """Per-output (mean, sd) of targets Y (n_y, m), weighted by ``sample_weight`` (m,) when given
+        (so weights act as repeated examples); sd 1 where a target is constant."""
         Y = np.asarray(Y, dtype=np.float64)
-        sd = Y.std(axis=1)
-        return Y.mean(axis=1), np.where(sd > 0, sd, 1.0)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+        if w is None or w.shape != (Y.shape[1],) or not w.sum() > 0:
+            w = None
+        mean = np.average(Y, axis=1, weights=w)
+        sd = np.sqrt(np.average((Y - mean[:, None]) ** 2, axis=1, weights=w))
+        return mean, np.where(sd > 0, sd, 1.0)
 
     def restore(self, AL):
         """Output activations in the targets' units (regression: ``AL * scale + shift``)."""
@@ -55,16 +60,16 @@ class TargetEncoder:
 
     # -- inference from the training targets -----------------------------------
     @classmethod
-    def infer(cls, Y, output="auto"):
+    def infer(cls, Y, output="auto", sample_weight=None):
         Y = np.asarray(Y)
         if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1):
-            return cls._infer_labels(Y.ravel(), output)
+            return cls._infer_labels(Y.ravel(), output, sample_weight)
         if Y.ndim != 2:
             raise DataError(f"Y must have shape (m,) or (n_y, m). Got an array of shape {Y.shape}.")
-        return cls._infer_matrix(Y, output)
+        return cls._infer_matrix(Y, output, sample_weight)
 
     @classmethod
-    def _infer_labels(cls, y, output):
+    def _infer_labels(cls, y, output, sample_weight=None):
         numeric = np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.bool_)
         if numeric:
             _check_finite(y)
@@ -72,7 +77,7 @@ class TargetEncoder:
                                   and not np.all(np.mod(y, 1) == 0)):
             if not numeric:
                 raise DataError(f"A linear (regression) output needs numeric targets. Got dtype {y.dtype}.")
-            return cls("linear", "matrix", None, 1, *cls._standardizer(y.reshape(1, -1)))
+            return cls("linear", "matrix", None, 1, *cls._standardizer(y.reshape(1, -1), sample_weight))
         try:
             classes = np.unique(y)
         except TypeError:
@@ -95,7 +100,7 @@ class TargetEncoder:
         return cls(out, "labels", classes, 1 if out == "sigmoid" else len(classes))
 
     @classmethod
-    def _infer_matrix(cls, Y, output):
+    def _infer_matrix(cls, Y, output, sample_weight=None):
         if not np.issubdtype(Y.dtype, np.number):
             raise DataError(f"A target matrix of shape (n_y, m) must be numeric. Got dtype {Y.dtype}.")
         _check_finite(Y)
@@ -108,7 +113,7 @@ class TargetEncoder:
         if output == "softmax" and not np.allclose(Y.sum(axis=0), 1) or output == "softmax" and Y.min() < 0:
             raise DataError("A softmax output needs one-hot (or probability) columns that sum to 1.")
         if output == "linear":
-            return cls(output, "matrix", None, Y.shape[0], *cls._standardizer(Y))
+            return cls(output, "matrix", None, Y.shape[0], *cls._standardizer(Y, sample_weight))
         return cls(output, "matrix", None, Y.shape[0])
 
     # -- encode / decode --------------------------------------------------------

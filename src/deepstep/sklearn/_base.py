@@ -123,7 +123,7 @@ class _DeepEstimator(BaseEstimator):
                 # scaler on the training rows, as DeepNetwork.fit would.
                 net = DeepNetwork(hp)
                 XT, Y, val, w = self._split_rows(XT, Y, w, net)
-                net.build(XT.shape[0], self._encoder(Y))
+                net.build(XT.shape[0], self._encoder(Y, w))
                 net.scaler = Scaler(hp.preprocess).fit(XT, w)
             try:
                 net.fit(XT, Y, validation_data=val, epochs=epochs, warm_start=net.is_built,
@@ -148,8 +148,8 @@ class _DeepEstimator(BaseEstimator):
                     f"{getattr(old, name)!r} to {getattr(new, name)!r}: the network's shape or "
                     f"optimizer state depends on it. Set warm_start=False to train a new network.")
 
-    def _encoder(self, Y):
-        return TargetEncoder.infer(Y, self._resolved_output)
+    def _encoder(self, Y, sample_weight=None):
+        return TargetEncoder.infer(Y, self._resolved_output, sample_weight)
 
     def _weights(self, X, y, sample_weight):
         """Per-example weights (n_samples,) from sample_weight times class_weight."""

@@ -184,7 +184,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         self._resolved_output = self.output
         return y
 
-    def _encoder(self, Y):
+    def _encoder(self, Y, sample_weight=None):
         if self._multilabel:
             return TargetEncoder.infer(Y, "sigmoid")
         k = len(self.classes_)
