@@ -297,7 +297,7 @@ CLI_CASES = [
     ("evaluate {model} --data {wide}", DATA, r"4 features but the model expects 3 \(plus a label column\)"),
     ("evaluate {model} --data {unknown_labels}", DATA, r"Labels \[7\] are not among the classes"),
     ("predict {model} --image {not_image}", DATA, r"not trained on images"),
-    ("predict {img_model} --image {not_image}", DATA, r"not an image file Pillow can read"),
+    ("predict {img_model} --image {not_image}", DATA, r"not an image file deepstep reads \(PNG, JPEG"),
     ("predict {img_model} --image {missing_png}", DATA, r"No such file or directory: .*missing\.png"),
     ("evaluate {img_model} --data {img_wrong_size}", DATA, r"192 features but the model expects 12"),
     ("info {not_model}", DATA, r"not a deepstep model file"),

@@ -140,7 +140,7 @@ def test_stop_and_resume_in_process(tmp_path, monkeypatch, csv_data, extra, batc
     assert where in r.stderr and "Traceback" not in r.output
     assert not out.exists()
     monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
-    r = run("train", "--resume", ckpt, "-q")
+    r = run("train", "--resume", ckpt, "--out", out, "-q")     # outputs come from the command line
     assert r.exit_code == 0, r.output
     assert_same_model(out, ref)
 
@@ -170,7 +170,7 @@ def test_interrupting_a_resumed_run_again(tmp_path, monkeypatch, csv_data):
     r = run("train", "--resume", tmp_path / "c.npz", "-q")           # rewrites the same checkpoint
     assert r.exit_code == 130 and "epoch 3" in r.stderr, r.output
     monkeypatch.setattr(train_command, "ProgressBar", ProgressBar)
-    assert run("train", "--resume", tmp_path / "c.npz", "-q").exit_code == 0
+    assert run("train", "--resume", tmp_path / "c.npz", "--out", tmp_path / "m.npz", "-q").exit_code == 0
     assert_same_model(tmp_path / "m.npz", tmp_path / "ref.npz")
 
 

@@ -37,12 +37,15 @@ from __future__ import annotations
 
 import csv
 import errno
+import math
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import DataError, InvalidParameterError, unknown_name
+from .fs import NotRegularFileError, check_regular
+from .memory import check_fits
 
 DATASETS = ("breast_cancer", "digits", "moons", "circles")
 SPLIT_SEED = 0          # the bundled datasets' train/test split and generators
@@ -116,6 +119,10 @@ def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Da
         raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
     if os.path.isdir(path):
         raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
+    try:
+        check_regular(path, "data file")           # /dev/zero or a FIFO: refused, never read
+    except NotRegularFileError as exc:
+        raise DataError(str(exc)) from None
     ext = os.path.splitext(path)[1].lower()
     if ext in (".csv", ".tsv", ".txt"):
         return load_csv(path, label_column, n_features=n_features, delimiter=delimiter)
@@ -170,6 +177,10 @@ def read_table(path, delimiter=None, header="auto"):
                 lines.append(reader.line_num)
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
+    except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
+        line = reader.line_num if "reader" in locals() else "?"
+        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
+                        f"file of numbers?") from None
     if not rows:
         raise DataError(f"{path} is empty: a CSV file needs one example per row.")
     if (len(rows) > 1 or len(rows[0]) == 1) and not any(_is_number(c) for row in rows for c in row):
@@ -232,13 +243,31 @@ def _numeric(cells, lines, cols, path, names):
         raise
 
 
+_INT = __import__("re").compile(r"[+-]?[0-9]+")
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
 def _labels(values):
-    """Label strings -> ints when all integral, floats when numeric, else strings."""
+    """Label strings -> ints when all are integers, floats when numeric, else strings.
+
+    Integers are parsed as integers, never through float (9007199254740993 stays
+    itself, 10**30 does not wrap); integers beyond int64 stay text, exactly.
+    """
+    if all(_INT.fullmatch(v) for v in values):
+        ints = [int(v) for v in values]
+        if all(_INT64[0] <= i <= _INT64[1] for i in ints):
+            return np.array(ints, dtype=np.int64)
+        return np.array(values, dtype=str)
     try:
         y = np.array(values, dtype=np.float64)
     except ValueError:
         return np.array(values, dtype=str)
-    if np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0):
+    return _float_labels(y)
+
+
+def _float_labels(y):
+    """Float labels -> int64 when all are integers that float64 and int64 hold exactly."""
+    if y.size and np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0) and np.abs(y).max() <= 2 ** 53:
         return y.astype(np.int64)
     return y
 
@@ -271,6 +300,12 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
     cols = [j for j in range(width) if j != label]
     cells = [[row[j] for j in cols] for row in rows]
     X = _numeric(cells, lines, cols, path, names).T                      # (n_x, m)
+    if label is not None:
+        empty = next((line for row, line in zip(rows, lines) if row[label] == ""), None)
+        if empty is not None:
+            name = f" ({names[label]!r})" if names else ""
+            raise DataError(f"{path}, line {empty}, column {label + 1}{name}: the label is empty. Every "
+                            f"example needs a label; fill it in or remove the line.")
     y = None if label is None else _labels([row[label] for row in rows])
     _check_finite(X, path, lines, cols, names)
     feats = [names[j] for j in cols] if names else None
@@ -292,12 +327,23 @@ def _check_finite(X, source, lines=None, cols=None, names=None):
 def _from_rows(x, y, source, feature_names=None, class_names=None) -> Dataset:
     """Examples as rows (m, ...) -> Dataset with X (n_x, m)."""
     x = np.asarray(x)
+    if x.dtype.kind in "USO":
+        raise DataError(f"{source}: X holds text ({x.dtype}), not numbers; features must be numeric.")
+    if x.dtype.kind == "c":
+        raise DataError(f"{source}: X is complex ({x.dtype}); deepstep trains on real numbers (split "
+                        f"the real and imaginary parts into features).")
+    if x.dtype.kind in "mM":
+        raise DataError(f"{source}: X holds {x.dtype} values (times or durations), not numbers; "
+                        f"convert them to numbers first.")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{source}: X must be numeric. Got dtype {x.dtype}.")
     if x.ndim < 2:
         raise DataError(f"{source}: X has shape {x.shape}; it needs one example per row, (m, n_x).")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise DataError(f"{source}: X must be numeric. Got dtype {x.dtype}.")
+    if x.shape[0] == 0 or math.prod(x.shape[1:]) == 0:
+        raise DataError(f"{source}: X has shape {x.shape}: no examples or no features.")
     m = x.shape[0]
-    image_shape = tuple(int(s) for s in x.shape[1:]) if x.ndim > 2 else None
+    # (m, h, w) or (m, h, w, c) are images; more axes are features, flattened (no image shape)
+    image_shape = tuple(int(s) for s in x.shape[1:]) if x.ndim in (3, 4) else None
     X = x.reshape(m, -1).T                                   # C order over (row, col, channel)
     if y is not None:
         y = np.asarray(y)
@@ -306,12 +352,17 @@ def _from_rows(x, y, source, feature_names=None, class_names=None) -> Dataset:
         if y.ndim != 1 or y.shape[0] != m:
             raise DataError(f"{source}: X has {m} examples (rows) but y has shape {y.shape}; "
                             f"y needs one label per example.")
+        if y.dtype.kind in "cmMV" or y.dtype.hasobject:
+            raise DataError(f"{source}: y holds {y.dtype} values; labels must be real numbers, "
+                            f"integers or text.")
         if y.dtype.kind == "S":
             y = y.astype(str)
-        elif np.issubdtype(y.dtype, np.number) and not np.issubdtype(y.dtype, np.floating):
+        elif y.dtype.kind == "u" and y.size and int(y.max()) > _INT64[1]:
+            y = y.astype(str)                          # beyond int64: exact, as text
+        elif y.dtype.kind in "biu":
             y = y.astype(np.int64)
-        elif np.issubdtype(y.dtype, np.floating):
-            y = _labels(y)
+        elif y.dtype.kind == "f":
+            y = _float_labels(y)
     if not np.issubdtype(X.dtype, np.integer):
         X = X.astype(np.float64, copy=False)
     _check_finite(X, source)
@@ -326,9 +377,16 @@ def _from_rows(x, y, source, feature_names=None, class_names=None) -> Dataset:
 def load_npz(path) -> Dataset:
     """Load ``X`` (m, n_x) or images (m, h, w, c), and ``y`` (m,), from a .npz file."""
     path = os.fspath(path)
+    wanted = ("X", "x", "y", "Y", "feature_names", "X_test", "y_test")
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            names = [k for k in wanted if k in z.files]
+            _check_npz_sizes(z, names, path)
+            arrays = {k: z[k] for k in names}            # only the arrays deepstep uses
+            if not names:
+                arrays = dict.fromkeys(z.files)
+    except DataError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- any failure to parse means "not a readable .npz"
         raise DataError(f"{path} could not be read as a .npz archive: {exc}") from None
     xk = next((k for k in ("X", "x") if k in arrays), None)
@@ -338,6 +396,43 @@ def load_npz(path) -> Dataset:
     if "X_test" in arrays:
         ds.test = _from_rows(arrays["X_test"], arrays.get("y_test"), path + ":test", arrays.get("feature_names"))
     return ds
+
+
+def _check_npz_sizes(z, names, path):
+    """Each array's declared size, from its .npy header, against its entry and the memory available."""
+    for name in names:
+        info = z.zip.getinfo(name + ".npy")
+        with z.zip.open(info) as fp:
+            version = np.lib.format.read_magic(fp)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(fp) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(fp))
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > info.file_size:
+                raise DataError(f"{path}: array {name!r} declares shape {shape} ({nbytes:,} bytes) but its "
+                                f"entry holds {info.file_size:,} bytes; the file is corrupt or truncated.")
+        check_fits(nbytes, f"{path}: array {name!r} of shape {shape}", DataError)
+
+
+def _h5_array(f, key, path):
+    """``f[key]`` read as an array, after checking it is a dataset whose size fits in memory."""
+    import h5py
+
+    try:
+        obj = f.get(key)
+    except (KeyError, OSError, RuntimeError, ValueError) as exc:
+        raise DataError(f"{path}: {key!r} cannot be read ({exc}).") from None
+    if obj is None:
+        raise DataError(f"{path}: {key!r} is a link to nothing (a dangling link); it must be a dataset.")
+    if not isinstance(obj, h5py.Dataset):
+        raise DataError(f"{path}: {key!r} is a {type(obj).__name__.lower()}, not a dataset of numbers.")
+    if obj.dtype.kind not in "biufSUO" and obj.dtype.kind != "c":
+        raise DataError(f"{path}: {key!r} holds {obj.dtype} values, not numbers.")
+    nbytes = math.prod(obj.shape or ()) * obj.dtype.itemsize
+    check_fits(nbytes, f"{path}: dataset {key!r} of shape {obj.shape}", DataError)
+    try:
+        return obj[()]
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise DataError(f"{path}: {key!r} cannot be read ({exc}).") from None
 
 
 def load_hdf5(path, split=None) -> Dataset:
@@ -357,7 +452,7 @@ def load_hdf5(path, split=None) -> Dataset:
         keys = list(f.keys())
         if "X" in keys or "x" in keys:
             xk = "X" if "X" in keys else "x"
-            return _from_rows(f[xk][()], f["y"][()] if "y" in keys else None, path)
+            return _from_rows(_h5_array(f, xk, path), _h5_array(f, "y", path) if "y" in keys else None, path)
         splits = [k[: -len("_set_x")] for k in keys if k.endswith("_set_x")]
         if not splits:
             raise DataError(f"{path} has no '<split>_set_x' dataset (nor 'X'); it holds {keys}.")
@@ -367,11 +462,11 @@ def load_hdf5(path, split=None) -> Dataset:
             split = splits[0]
         if split not in splits:
             raise unknown_name(f"split in {path}:", split, splits)
-        x = f[f"{split}_set_x"][()]
-        y = f[f"{split}_set_y"][()] if f"{split}_set_y" in keys else None
+        x = _h5_array(f, f"{split}_set_x", path)
+        y = _h5_array(f, f"{split}_set_y", path) if f"{split}_set_y" in keys else None
         names = None
         if "list_classes" in keys:
-            raw = f["list_classes"][()]
+            raw = _h5_array(f, "list_classes", path)
             names = [c.decode() if isinstance(c, bytes) else str(c) for c in np.asarray(raw).ravel()]
     return _from_rows(x, y, path, class_names=names)
 

@@ -298,6 +298,9 @@ def _validate(hp):
     s = hp.seed
     if s is not None and (isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0):
         raise _err("seed", "a non-negative int or None", s)
+    if hp.init_rng == "mt19937" and s is not None and s >= 2 ** 32:
+        raise InvalidParameterError(f"The 'seed' parameter must be below 2**32 = 4294967296 with "
+                                    f"init_rng='mt19937' (NumPy's legacy RandomState). Got {s}.")
     _choice(hp, "dtype", DTYPES, "dtype")
 
 

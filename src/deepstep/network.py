@@ -16,6 +16,7 @@ from .errors import DataError, InvalidParameterError, NotFittedError
 from .hyperparameters import HyperParameters, document_hyperparameters
 from .initializers import AUTO_INIT, initialize
 from .losses import OUTPUT_LOSS
+from .memory import check_fits
 from .optimizers import get_optimizer
 from .preprocessing import Scaler
 from .targets import TargetEncoder
@@ -134,6 +135,11 @@ class DeepNetwork:
         hp = self.hp
         dims = [int(n_x), *hp.layers, targets.n_outputs]
         acts = [*hp.hidden_activations, targets.output]
+        n_params = sum(dims[i] * dims[i - 1] + dims[i] for i in range(1, len(dims)))
+        # weights, gradient, up to two optimizer slots, the last finite epoch's copy, early stopping's best
+        check_fits(6 * n_params * np.dtype(hp.dtype).itemsize,
+                   f"A network of layers {dims} ({n_params:,} parameters in {hp.dtype})",
+                   InvalidParameterError, "Use smaller --layers.")
         self._targets = targets
         self._engine = Engine(dims, acts, OUTPUT_LOSS[targets.output], hp.dtype)
         init_rng, split_rng, self._rng = (
@@ -257,6 +263,8 @@ class DeepNetwork:
         hp = self.hp
         X = self.check_input(X, fitting=not (warm_start and self.is_built), remember=True)
         Y = np.asarray(Y)
+        if np.iscomplexobj(Y) or Y.dtype.kind in "mMV":
+            raise DataError(f"Y holds {Y.dtype} values; labels must be real numbers, integers or text.")
         m = X.shape[1]
         if Y.shape[-1] != m:
             hint = (" It looks like X is examples x features: pass X.T (deepstep's model takes (n_x, m))."
@@ -410,10 +418,20 @@ class DeepNetwork:
         return self.fit(X, Y, epochs=1, warm_start=True, **kwargs)
 
     def _rows(self, X):
-        """Training rows (m, n_x), C-contiguous in the model's dtype, scaled."""
-        if self.scaler.is_identity:
-            return np.ascontiguousarray(X.T, dtype=self.hp.dtype)
-        return self.scaler.apply_(np.array(X.T, dtype=self.hp.dtype, order="C"), axis=1)
+        """Training rows (m, n_x), C-contiguous in the model's dtype, scaled; DataError if they overflow it."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.scaler.is_identity:
+                Xr = np.ascontiguousarray(X.T, dtype=self.hp.dtype)
+            else:
+                Xr = self.scaler.apply_(np.array(X.T, dtype=self.hp.dtype, order="C"), axis=1)
+        big = float(np.sqrt(np.finfo(self.hp.dtype).max))
+        if Xr.size and not (-big <= float(Xr.min()) and float(Xr.max()) <= big):   # NaN fails too
+            raise DataError(
+                f"The inputs are too large for {self.hp.dtype} (after preprocess={self.hp.preprocess!r}, "
+                f"|x| up to {float(np.abs(X).max()):.3g}; {self.hp.dtype} overflows beyond about {big:.1g} "
+                f"in a layer): no learning rate can train on them. Scale them (preprocess='standardize', "
+                f"--preprocess standardize) or use dtype='float64' (--dtype float64).")
+        return Xr
 
     # -- prediction -----------------------------------------------------------------
     def predict_proba(self, X):
@@ -601,6 +619,9 @@ class DeepNetwork:
             raise DataError(f"X is empty (shape {X.shape}); it needs at least one feature and one example.")
         if np.iscomplexobj(X):
             raise DataError("X is complex; deepstep trains on real numbers (split real and imaginary parts).")
+        if X.dtype.kind in "mM":
+            raise DataError(f"X holds {X.dtype} values (times or durations), not numbers; convert them "
+                            f"to numbers first (e.g. X.astype('timedelta64[s]').astype(float)).")
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
             raise DataError(f"X must be numeric. Got dtype {X.dtype}; encode text features as numbers first.")
         if not fitting and self._engine is not None:

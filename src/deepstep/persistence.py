@@ -39,18 +39,21 @@ def save(model, path) -> str:
     return model.save(path)
 
 
-def save_checkpoint(model, path, train_state=None, run=None) -> str:
+def save_checkpoint(model, path, train_state=None, run=None, overwrite=True) -> str:
     """Like :func:`save`, plus the training loop's state to resume mid-run.
 
     ``train_state`` defaults to ``model.train_state``
     (:class:`deepstep.training.TrainState`, or None between epochs). ``run``
     is an optional JSON-able dict stored as is (the CLI records its data and
-    options there, so ``deepstep train --resume`` needs nothing else).
+    options there, so ``deepstep train --resume`` needs nothing else). With
+    ``overwrite=False`` an existing file at ``path`` is kept and FileExistsError
+    is raised.
     """
     from . import modelfile
 
     ts = train_state if train_state is not None else model.train_state
-    return modelfile.write(path, *model.get_state(train_state=ts, run=run, checkpoint=True))
+    return modelfile.write(path, *model.get_state(train_state=ts, run=run, checkpoint=True),
+                           overwrite=overwrite)
 
 
 def load(path) -> DeepNetwork:

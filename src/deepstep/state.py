@@ -14,12 +14,14 @@ training position). It uses the model's documented interface only (``build``,
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 
 from .errors import ModelFileError
 from .hyperparameters import HyperParameters
+from .modelfile.format import jsonable
 from .preprocessing import Scaler
 from .targets import TargetEncoder
 from .training import History, TrainState
@@ -67,7 +69,26 @@ def to_state(model, train_state=None, run=None, checkpoint=False):
         "train_state": ts,
         "run": run,
     }
+    _check_loadable(meta, model.layer_dims)
     return meta, arrays
+
+
+def _check_loadable(meta, dims):
+    """Run the loader's checks on what is about to be saved: what ``save`` writes always loads."""
+    try:
+        canonical = json.loads(json.dumps({k: meta[k] for k in ("targets", "input_shape", "feature_names",
+                                                                 "class_names", "tabular", "history")},
+                                          default=jsonable))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"Refusing to save: the model holds a value a model file cannot store "
+                             f"({exc}).") from None
+    try:
+        _targets(canonical, dims)
+        _data_description(canonical, dims[0])
+        _history(canonical)
+    except ModelFileError as exc:
+        reason = str(exc).replace("its metadata is inconsistent: ", "")
+        raise ModelFileError(f"Refusing to save a model that could not be loaded back: {reason}") from None
 
 
 def check_savable(model):
@@ -124,6 +145,11 @@ def from_state(cls, meta, arrays):
     _restore_rngs(model, meta)
     tsd = meta.get("train_state")
     ts = None if tsd is None else _train_state(tsd, arrays, model.engine.theta)
+    used = ({"theta"} | {f"opt_{k}" for k in model.optimizer.slots}
+            | {f"scaler_{k}" for k in model.scaler.to_arrays()}
+            | ({"ts_perm", "ts_best_theta"} if ts is not None else set()))
+    unused = sorted(set(arrays) - used)
+    _check(not unused, f"it holds arrays {unused[:6]} that the model does not use")
     return model, ts
 
 
@@ -208,19 +234,27 @@ def _scaler(meta, arrays, n_x):
 
 
 def _describe_data(model, meta, n_x):
+    shape, names, cnames, tabular = _data_description(meta, n_x)
+    model.input_shape = None if shape is None else tuple(shape)
+    model.feature_names = names
+    if cnames is not None:
+        model.class_names = cnames
+    if tabular is not None:
+        model.tabular = tabular
+
+
+def _data_description(meta, n_x):
+    """(input_shape, feature_names, class_names, tabular encoder or None) of the metadata, checked."""
     shape = meta.get("input_shape")
     _check(shape is None or (isinstance(shape, list) and 2 <= len(shape) <= 3
                              and all(_is_int(s, 1) for s in shape) and math.prod(shape) == n_x),
            f"input_shape {shape!r} does not hold {n_x} features")
-    model.input_shape = None if shape is None else tuple(shape)
     names = meta.get("feature_names")
     _check(names is None or _str_list(names, n_x), f"feature_names do not name {n_x} features")
-    model.feature_names = names
     cnames = meta.get("class_names")
     _check(cnames is None or _str_list(cnames), "class_names is not a list of text")
-    if cnames is not None:
-        model.class_names = cnames
     tab = meta.get("tabular")
+    enc = None
     if tab is not None:
         from .tabular import TabularEncoder
 
@@ -230,17 +264,31 @@ def _describe_data(model, meta, n_x):
             raise ModelFileError(f"its metadata is inconsistent: {exc}.") from None
         _check(enc.n_features == n_x and (names is None or names == enc.feature_names),
                f"the table description gives {enc.n_features} features for the model's {n_x}")
-        model.tabular = enc
+    return shape, names, cnames, enc
+
+
+def _number(x):
+    """A JSON number a float can hold (10**400 cannot; NaN and inf, as JSON writes them, can)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
 
 
 def _history(meta):
     hist = meta.get("history") or {}
     _check(isinstance(hist, dict) and isinstance(hist.get("records", {}), dict)
-           and all(isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                               for x in v) for v in hist.get("records", {}).values())
-           and isinstance(hist.get("stopped"), (str, type(None)))
+           and all(isinstance(v, list) and all(_number(x) for x in v)
+                   for v in hist.get("records", {}).values())
+           and (hist.get("stopped") is None
+                or (isinstance(hist.get("stopped"), str) and len(hist["stopped"]) <= 64))
            and (hist.get("best_epoch") is None or _is_int(hist.get("best_epoch"))),
            "the training history is not a table of numbers")
+    lengths = {len(v) for v in hist.get("records", {}).values()}
+    _check(len(lengths) <= 1, f"the training history is ragged (columns of {sorted(lengths)} epochs)")
     return History.from_dict(hist)
 
 

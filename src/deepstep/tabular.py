@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 
@@ -79,7 +80,7 @@ class Table:
 
 
 def is_numeric(col) -> bool:
-    return col.dtype.kind == "f"
+    return col.dtype.kind in "fi"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -103,6 +104,12 @@ def read_csv(path, delimiter=None, header="auto") -> Table:
         raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
     if os.path.isdir(path):
         raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
+    from .fs import NotRegularFileError, check_regular
+
+    try:
+        check_regular(path, "data file")           # /dev/zero or a FIFO: refused, never read
+    except NotRegularFileError as exc:
+        raise DataError(str(exc)) from None
     fast = _read_with_pandas(path, delimiter, header)
     if fast is not None:
         return fast
@@ -207,6 +214,10 @@ def _read_streaming(path, delimiter, header):
                 add(row, reader.line_num)
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
+    except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
+        line = reader.line_num if "reader" in locals() else "?"
+        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
+                        f"file of numbers?") from None
     if not lines:
         raise DataError(f"{path} has a header but no data rows.")
     cols = [np.frombuffer(nums[j], dtype=np.float64).copy() if texts[j] is None
@@ -239,12 +250,28 @@ def _read_rows_table(names, rows, lines, source) -> Table:
     return Table(list(names), cols, has_header, source, np.asarray(lines))
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
 def _typed_column(cells):
-    """Strings -> float64 (NaN for missing) when every non-missing cell is a number, else text (None = missing)."""
+    """Strings -> float64 (NaN for missing) when every non-missing cell is a number, else text (None = missing).
+
+    Integers that float64 does not hold exactly (beyond 2**53) are kept exact: int64 when
+    every cell is an integer that int64 holds, else text, so that 9007199254740993 and
+    9007199254740992 stay two labels and 10**30 never wraps.
+    """
     try:
-        return np.array(cells, dtype=np.float64)
+        out = np.array(cells, dtype=np.float64)
     except ValueError:
         pass
+    else:
+        if out.size and not (np.abs(out) < 2 ** 53).all() and all(_INT.fullmatch(c) for c in cells):
+            ints = [int(c) for c in cells]
+            if all(_INT64[0] <= i <= _INT64[1] for i in ints):
+                return np.array(ints, dtype=np.int64)
+            return np.array(cells, dtype=object)
+        return out
     out = np.empty(len(cells), dtype=np.float64)
     for i, c in enumerate(cells):
         if c in MISSING:
@@ -368,13 +395,17 @@ def default_label(table):
 def labels_of(col):
     """A label column as ints (integral numbers), floats, or text."""
     if is_numeric(col):
-        if np.all(np.mod(col, 1) == 0):
+        if col.dtype.kind == "i":                   # exact integers (beyond float64's 2**53)
+            return col
+        if np.all(np.mod(col, 1) == 0) and np.abs(col).max(initial=0) < 2 ** 53:
             return col.astype(np.int64)
         return col
     return col.astype(str)
 
 
 def missing_mask(col):
+    if col.dtype.kind == "i":
+        return np.zeros(col.shape, dtype=bool)
     return np.isnan(col) if is_numeric(col) else np.array([v is None for v in col], dtype=bool)
 
 

@@ -37,18 +37,14 @@ class TargetEncoder:
 
     @staticmethod
     def _standardizer(Y, sample_weight=None):
-        """Per-output (mean, sd) of targets Y (n_y, m); sd 1 where a target is constant.
-
-        With ``sample_weight`` (m,) the mean and sd are weighted, so that integer
-        weights standardize exactly as repeating the rows would.
-        """
+        """Per-output (mean, sd) of targets Y (n_y, m), weighted by ``sample_weight`` (m,) when given
+        (so weights act as repeated examples); sd 1 where a target is constant."""
         Y = np.asarray(Y, dtype=np.float64)
-        if sample_weight is None:
-            mean, sd = Y.mean(axis=1), Y.std(axis=1)
-        else:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            mean = (Y @ w) / w.sum()
-            sd = np.sqrt(np.square(Y - mean[:, None]) @ w / w.sum())
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+        if w is None or w.shape != (Y.shape[1],) or not w.sum() > 0:
+            w = None
+        mean = np.average(Y, axis=1, weights=w)
+        sd = np.sqrt(np.average((Y - mean[:, None]) ** 2, axis=1, weights=w))
         return mean, np.where(sd > 0, sd, 1.0)
 
     def restore(self, AL):
@@ -171,8 +167,23 @@ class TargetEncoder:
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["output"], d["mode"], d.get("classes"), d.get("n_outputs", 1), d.get("shift"),
-                   d.get("scale"))
+        return cls(d["output"], d["mode"], _exact_classes(d.get("classes")), d.get("n_outputs", 1),
+                   d.get("shift"), d.get("scale"))
+
+
+def _exact_classes(classes):
+    """Classes read back from JSON as an array that holds each value exactly.
+
+    ``np.asarray`` would turn ``[0, 2**64 - 1]`` into float64 (two different labels
+    could then compare equal); integers get int64, uint64 or, beyond both, object.
+    """
+    if not classes or not all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return classes
+    if all(-(2 ** 63) <= c < 2 ** 63 for c in classes):
+        return np.array(classes, dtype=np.int64)
+    if all(0 <= c < 2 ** 64 for c in classes):
+        return np.array(classes, dtype=np.uint64)
+    return np.array(classes, dtype=object)
 
 
 def _check_finite(Y):

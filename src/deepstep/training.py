@@ -183,6 +183,11 @@ def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
         try:
             interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good,
                                 None if sample_weight is None else np.asarray(sample_weight))
+            # The last step can leave non-finite weights behind a finite cost: never return them.
+            if not _all_finite(eng.theta):
+                state.perm = None
+                raise _diverged(parts, "the weights became NaN or infinite after the last step", state,
+                                last_good)
         except TrainingDiverged as exc:
             if any(getattr(cb, "stops_on_divergence", False) for cb in callbacks):
                 # TerminateOnNaN: end the run quietly (last finite weights already restored).

@@ -17,7 +17,7 @@ from .files import (
 )
 from .options import label_column as parse_label_column
 from .output import class_label, format_metrics, load_image
-from .runtime import EXIT_CODES_EPILOG, check_output_path
+from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -99,7 +99,8 @@ def format_report(model, report) -> str:
 @click.option("--data", "data_path", metavar="FILE",
               help="examples to predict (a CSV may have the label column or not)")
 @click.option("--image", "images", multiple=True, metavar="PHOTO",
-              help="an image file for an image model (resized to the model's input); repeatable")
+              help="an image file for an image model (resized to the model's input): PNG, JPEG, "
+                   "BMP, GIF, TIFF or WebP; repeatable")
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
               help="also write the predictions to this CSV file (--data: instead of standard output; "
@@ -109,6 +110,8 @@ def predict(model_path, data_path, images, label_column, out_path):
     if bool(data_path) == bool(images):
         raise click.UsageError("Give either --data FILE or --image PHOTO.")
     check_output_path(out_path, "--out")
+    check_distinct([("MODEL", model_path), ("--data", data_path), *(("--image", p) for p in images)],
+                   [("--out", out_path)])
     model = _load_model(model_path)
     if images:
         if model.input_shape is None:

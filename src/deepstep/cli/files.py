@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from ..errors import DataError
+from ..fs import atomic_open
 from .runtime import output_error
 
 
@@ -383,7 +384,7 @@ def _short_source(source):
 
 def _write_csv(out_path, rows):
     try:
-        with open(out_path, "w", newline="") as fh:
+        with atomic_open(out_path, "w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows(rows)
     except OSError as exc:
         raise output_error(exc, "--out", out_path) from None

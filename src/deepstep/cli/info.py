@@ -10,7 +10,7 @@ from .files import (
     _load_model,
 )
 from .output import class_label, history_tail
-from .runtime import EXIT_CODES_EPILOG
+from .runtime import EXIT_CODES_EPILOG, printable
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -19,7 +19,11 @@ from .runtime import EXIT_CODES_EPILOG
               help="epochs of history to show")
 @click.option("--json", "as_json", is_flag=True, help="print the model's description as one JSON object")
 def info(model_path, tail, as_json):
-    """Show a saved model: layers, hyperparameters, data and training history."""
+    """Show a saved model: layers, hyperparameters, data and training history.
+
+    Text that comes from the file (names, classes, history) is printed with
+    control characters escaped (with --json, JSON's own escapes).
+    """
     model = _load_model(model_path)
     if as_json:
         h = model.history
@@ -34,29 +38,36 @@ def info(model_path, tail, as_json):
                "history": {k: list(v)[-tail:] if tail else [] for k, v in h.items()}}
         click.echo(json.dumps(doc, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return
-    click.echo(f"{model_path}: {model!r}")
-    click.echo(model.summary())
+    echo = lambda text: click.echo(printable_lines(text))
+    echo(f"{model_path}: {model!r}")
+    echo(model.summary())
     click.echo("\nhyperparameters:")
     for k, v in model.hp.to_dict().items():
-        click.echo(f"  {k:20s} {v}")
+        echo(f"  {k:20s} {v}")
     click.echo("\ndata:")
     click.echo(f"  {'features':20s} {model.layer_dims[0]}")
     if model.input_shape is not None:
         click.echo(f"  {'input_shape':20s} {tuple(model.input_shape)}")
     if model.feature_names:
-        names = ", ".join(model.feature_names[:5]) + (", ..." if len(model.feature_names) > 5 else "")
+        names = ", ".join(printable(n) for n in model.feature_names[:5])
+        names += ", ..." if len(model.feature_names) > 5 else ""
         click.echo(f"  {'feature_names':20s} {names}")
     if model.classes is not None:
-        click.echo(f"  {'classes':20s} {', '.join(class_label(model, c) for c in model.classes)}")
+        click.echo(f"  {'classes':20s} {', '.join(printable(class_label(model, c)) for c in model.classes)}")
     click.echo(f"  {'output':20s} {model.output}")
     click.echo(f"  {'preprocess':20s} {model.scaler.kind}")
     if model.tabular is not None:
         t = model.tabular
         click.echo(f"  {'task':20s} {t.task}")
         if t.label:
-            click.echo(f"  {'label_column':20s} {t.label['name']!r} (column {t.label['index']})")
-        click.echo(f"  {'columns':20s} {t.describe()}; impute {t.impute}")
+            click.echo(f"  {'label_column':20s} {printable(repr(t.label['name']))} (column {t.label['index']})")
+        echo(f"  {'columns':20s} {t.describe()}; impute {t.impute}")
     h = model.history
     click.echo(f"\ntrained for {model.epochs_done} epochs"
-               + (f" (stopped: {h.stopped}, best epoch {h.best_epoch})" if h.stopped else "") + ":")
-    click.echo(history_tail(h, tail))
+               + (f" (stopped: {printable(h.stopped)}, best epoch {h.best_epoch})" if h.stopped else "") + ":")
+    echo(history_tail(h, tail))
+
+
+def printable_lines(text):
+    """Each line of ``text`` with its control characters escaped (the line breaks kept)."""
+    return "\n".join(printable(line) for line in str(text).split("\n"))

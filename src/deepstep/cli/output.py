@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
+from ..fs import save_figure
+from .runtime import printable
 
 
 def plot_history(history, path, title=None):
@@ -15,7 +17,7 @@ def plot_history(history, path, title=None):
     """
     from ..plot import learning_curves
 
-    learning_curves(history, title=title or "deepstep training cost").savefig(path)
+    save_figure(learning_curves(history, title=title or "deepstep training cost"), path)
     return path
 
 
@@ -48,13 +50,27 @@ def class_label(model, label):
     names = getattr(model, "class_names", None)
     value = label.item() if hasattr(label, "item") else label
     if names and isinstance(value, (int, np.integer)) and 0 <= int(value) < len(names):
-        return f"{value} ({names[int(value)]})"
-    return str(value)
+        return printable(f"{value} ({names[int(value)]})")
+    return printable(value)
+
+
+#: The image formats ``predict --image`` opens: raster formats a photo comes in. Never EPS/PS
+#: (Pillow hands those to Ghostscript, a PostScript interpreter) or other exotic decoders.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 
 
 def load_image(path, shape):
-    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c)."""
+    """Read an image file as a column (h*w*c, 1) of uint8, resized to ``shape`` = (h, w, c).
+
+    Only :data:`IMAGE_FORMATS` are opened; a decompression bomb (more pixels
+    than Pillow's limit), a truncated or corrupt image, or a path that is not a
+    regular file is a DataError naming the file.
+    """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
+
+    from ..fs import NotRegularFileError, open_regular
 
     h, w = int(shape[0]), int(shape[1])
     channels = int(shape[2]) if len(shape) > 2 else 1
@@ -62,9 +78,20 @@ def load_image(path, shape):
     if mode is None:
         raise DataError(f"The model's images have {channels} channels; only 1, 3 or 4 can be read.")
     try:
-        with Image.open(path) as img:
-            img = img.convert(mode).resize((w, h), Image.LANCZOS)
-            arr = np.asarray(img, dtype=np.uint8)
+        fh = open_regular(path, "image file")
+    except NotRegularFileError as exc:
+        raise DataError(str(exc)) from None
+    try:
+        with fh, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(fh, formats=list(IMAGE_FORMATS)) as img:
+                img = img.convert(mode).resize((w, h), Image.LANCZOS)
+                arr = np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image file Pillow can read.") from None
+        raise DataError(f"{path} is not an image file deepstep reads "
+                        f"({', '.join(IMAGE_FORMATS)}).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path} is refused as a possible decompression bomb: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:     # truncated or corrupt data
+        raise DataError(f"{path} cannot be read as an image: {exc}.") from None
     return arr.reshape(-1, 1)                               # C order over (row, col, channel)

@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from ..errors import DeepstepError, InvalidParameterError
+from ..fs import OutputPathError, resolve_output, same_file
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -31,7 +32,8 @@ EXIT_CODES_EPILOG = (
 
 
 def one_line(text) -> str:
-    return " ".join(str(text).split())
+    """``text`` on one line, whitespace collapsed and control characters escaped."""
+    return printable(" ".join(str(text).split()))
 
 
 def run_group(group_main, args, prog_name, extra):
@@ -85,25 +87,51 @@ def _silence_stdout():
 
 
 def check_output_path(path, option):
-    """Fail before any work (exit 1) when ``path``, given with ``option``, cannot be written.
+    """Fail before any work when ``path``, given with ``option``, cannot or must not be written.
 
-    The folder must exist and be writable, and ``path`` must not be a folder or
-    a read-only file; the message names the path as the user gave it.
+    The folder must exist and be writable (exit 1), and ``path`` must not be a
+    folder or a read-only file (exit 1). An existing target that is not a
+    regular file (a device such as ``/dev/null``, a FIFO, a socket) is a usage
+    error (exit 2): deepstep replaces regular files only. A symlink is written
+    through to its target (see :func:`deepstep.fs.resolve_output`). The message
+    names the path as the user gave it.
     """
     if path is None:
         return
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise click.ClickException(f"Cannot write {option} {path}: it is a folder; give a file name.")
+    try:
+        target = resolve_output(path)
+    except OutputPathError as exc:
+        raise click.UsageError(f"Cannot write {option} {exc}") from None
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         missing = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise click.ClickException(f"Cannot write {option} {path}: the folder {folder} {missing}; "
                                    f"create it first or choose another path.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise click.ClickException(f"Cannot write {option} {path}: the folder {folder} is not writable.")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
+    if os.path.exists(target) and not os.access(target, os.W_OK):
         raise click.ClickException(f"Cannot write {option} {path}: the file exists and is not writable.")
+
+
+def check_distinct(inputs, outputs):
+    """Usage error (exit 2) when an output would replace an input or another output.
+
+    ``inputs`` and ``outputs`` are ``(option, path)`` pairs (None paths are
+    skipped). Paths are compared by what they resolve to (symlinks, ``..``, hard
+    links), not as strings, so ``--out ./d.npz`` cannot replace ``--data d.npz``.
+    """
+    inputs = [(o, os.fspath(p)) for o, p in inputs if p is not None]
+    outputs = [(o, os.fspath(p)) for o, p in outputs if p is not None]
+    for i, (opt, path) in enumerate(outputs):
+        for other_opt, other in inputs + outputs[:i]:
+            if same_file(path, other):
+                what = "input" if (other_opt, other) in inputs else "output"
+                raise click.UsageError(
+                    f"{opt} {path} is the same file as the {what} {other_opt} {other}; writing it "
+                    f"would destroy it. Choose another {opt} path.")
 
 
 def output_error(exc, option, path):
@@ -118,6 +146,45 @@ def default_checkpoint_path(out_path):
         return "deepstep-checkpoint.npz"
     root, ext = os.path.splitext(os.fspath(out_path))
     return f"{root}.ckpt{ext or '.npz'}"
+
+
+def numbered_paths(path, limit=1000):
+    """``path``, then ``NAME-2.EXT``, ``NAME-3.EXT``, ...: candidates for a file that must not replace another."""
+    root, ext = os.path.splitext(os.fspath(path))
+    if root.endswith(".ckpt"):
+        root, ext = root[:-5], ".ckpt" + ext
+    yield os.fspath(path)
+    for i in range(2, limit):
+        yield f"{root}-{i}{ext}"
+
+
+def resumed_output_paths(checkpoint_path):
+    """Where a resumed run saves what its first run was asked to save: next to the checkpoint.
+
+    ``runs/model.ckpt.npz`` -> ``runs/model.npz`` and ``runs/model.png``;
+    any other name ``NAME.npz`` -> ``NAME-model.npz`` and ``NAME-model.png``. Never
+    a path stored in the checkpoint: a file's contents choose no output path.
+    """
+    root = os.path.splitext(os.fspath(checkpoint_path))[0]
+    stem = root[:-5] if root.endswith(".ckpt") else root + "-model"
+    return {"--out": stem + ".npz", "--plot": stem + ".png"}
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {127: "\\x7f"}
+
+
+def printable(text) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\x1b``, ``\\u202e``).
+
+    Everything ``info`` and the other commands print *from a file* (names,
+    classes, history keys) goes through this, so a file cannot move the cursor,
+    recolour the terminal or hide text.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _CONTROL.get(ord(c), f"\\u{ord(c):04x}" if ord(c) < 0x10000
+                                                           else f"\\U{ord(c):08x}") for c in text)
 
 
 def data_fingerprint(X, y) -> str:

@@ -10,6 +10,23 @@ from ..search.backends import BACKENDS
 from ..search.report import format_value
 from ..search.space import parse_param, parse_value
 from .options import label_column as _label
+from .runtime import check_distinct, check_output_path
+
+#: What ``search`` writes into ``--out``.
+SEARCH_FILES = ("results.csv", "best_params.json", "best_model.npz", "search.png")
+
+
+def check_search_outputs(out_dir, inputs):
+    """Before any work: the files ``search`` writes into ``out_dir`` replace no input and no device."""
+    import os
+
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise click.UsageError(f"--out {out_dir} is a file; give a folder for the search results.")
+    outputs = [("--out", os.path.join(out_dir, name)) for name in SEARCH_FILES]
+    if os.path.isdir(out_dir):
+        for option, path in outputs:
+            check_output_path(path, option)
+    check_distinct(inputs, outputs)
 
 
 @click.command("search", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -73,6 +90,11 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
         raise click.UsageError("Give either --data FILE or --dataset NAME, not both.")
     if test_path and not data_path:
         raise click.UsageError("--test-data needs --data (bundled datasets come with their test split).")
+    check_search_outputs(out_dir, [("--data", data_path), ("--test-data", test_path)])
+    if n_jobs == 0:                                   # before the data is loaded
+        raise click.UsageError("--n-jobs 0 runs nothing: give a number of parallel fits, or -1 for all cores.")
+    if blas_threads < 1:
+        raise click.UsageError(f"--blas-threads must be at least 1. Got {blas_threads}.")
     X, y, Xt, yt, preprocess = load_search_data(dataset, data_path, _label(label_column), test_path)
     space = None
     if params:

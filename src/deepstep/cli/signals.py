@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 from ..training import Callback
@@ -77,3 +78,22 @@ class GracefulStop(Callback):
     @property
     def exit_code(self):
         return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+#: ``DEEPSTEP_TEST_SIGNAL=SIGTERM@before_save`` makes ``deepstep train`` send itself that signal
+#: when it reaches that point (the tests' way to hit a moment exactly). Unset, nothing happens.
+TEST_SIGNAL_ENV = "DEEPSTEP_TEST_SIGNAL"
+
+
+def test_point(name):
+    """Raise the signal named in ``$DEEPSTEP_TEST_SIGNAL`` (``SIG@point``) when ``name`` is that point.
+
+    The signal goes through the real handlers: this only makes its moment
+    deterministic for the tests (after the last epoch, before the save, ...).
+    """
+    spec = os.environ.get(TEST_SIGNAL_ENV)
+    if not spec or "@" not in spec:
+        return
+    sig, point = spec.split("@", 1)
+    if point == name:
+        os.kill(os.getpid(), getattr(signal, sig))

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import tabular
 from ..errors import DataError
+from ..fs import same_file
 from ..tabular import IMPUTE, TASKS
 from .config import PRESETS, apply_preset, load_config
 from .config import print_config as render_config
@@ -25,8 +26,18 @@ from .options import hyperparameter_options, pop_hyperparameters
 from .options import label_column as parse_label_column
 from .output import format_metrics, plot_history
 from .progress import ProgressBar
-from .runtime import EXIT_CODES_EPILOG, check_output_path, data_fingerprint, default_checkpoint_path, output_error
-from .signals import GracefulStop
+from .runtime import (
+    EXIT_CODES_EPILOG,
+    check_distinct,
+    check_output_path,
+    data_fingerprint,
+    default_checkpoint_path,
+    numbered_paths,
+    output_error,
+    printable,
+    resumed_output_paths,
+)
+from .signals import GracefulStop, test_point
 
 
 def _names(text):
@@ -68,11 +79,14 @@ def _names(text):
               help="save the cost curve (and validation cost) to this image (.png, .pdf, .svg, ...)")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="where Ctrl-C or SIGTERM saves the run to --resume later "
-                   "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz; "
+                   "[default: MODEL.ckpt.npz next to --out, else deepstep-checkpoint.npz, "
+                   "never replacing an existing file (then NAME-2.npz, ...); "
                    "with --resume: the checkpoint itself]")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), metavar="CHECKPOINT",
               help="continue an interrupted run from its checkpoint, with its data and "
-                   "hyperparameters; the result is bit-identical to an uninterrupted run")
+                   "hyperparameters; the result is bit-identical to an uninterrupted run. "
+                   "The model (and plot) go to --out (--plot), else next to the checkpoint: "
+                   "NAME.ckpt.npz -> NAME.npz, NAME.png")
 @click.option("--class-weight", "class_weight", type=click.Choice(["balanced"]),
               help="weight each class by n_examples / (n_classes * its count), in the loss")
 @click.option("--weight-column", "weight_column", metavar="NAME",
@@ -130,11 +144,16 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
                        weight_column=weight_column)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
+    inputs = [("--data", data_path), ("--test-data", test_path), ("--resume", resume_path)]
+    same_checkpoint = checkpoint_path and resume_path and same_file(checkpoint_path, resume_path)
+    check_distinct(inputs, [("--out", out_path), ("--plot", plot_path),
+                            ("--checkpoint", None if same_checkpoint else checkpoint_path)])
+    check_plot_format(plot_path)                         # --plot curve.jpeg2: exit 2 now, not after training
+    new_checkpoint = checkpoint_path is None and not resume_path  # a default name: never replaces a file
     if stream:
         if class_weight or weight_column:
             raise click.UsageError("--stream trains without sample weights; drop --class-weight/--weight-column.")
         return _train_streamed(data_path, test_path, label_column, out_path, quiet, overrides, resume_path)
-    check_plot_format(plot_path)
     say = (lambda text: None) if quiet else (lambda text: click.echo(f"deepstep: {text}", err=True))
     warn = lambda text: click.echo(f"deepstep: warning: {text}", err=True)
     if resume_path:
@@ -143,12 +162,22 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
                                    "drop --class-weight/--weight-column.")
         net, run_info, train_ds, test_ds = _resume(resume_path, overrides, data_path, test_path,
                                                    dataset, label_column, opts)
-        out_path = out_path or run_info.get("out")
-        plot_path = plot_path or run_info.get("plot")
+        # Never a path from the checkpoint's contents: defaults derive from its own location.
+        derived = resumed_output_paths(resume_path)
+        if out_path is None and run_info.get("out"):
+            out_path = derived["--out"]
+            _announce_default("--out", out_path, "the model")
+        if plot_path is None and run_info.get("plot"):
+            plot_path = derived["--plot"]
+            _announce_default("--plot", plot_path, "the cost curve")
         checkpoint_path = checkpoint_path or resume_path
-        epochs = net.hp.epochs - net.train_state.epoch
-        source = run_info.get("source", "the checkpoint's data")
-        loaded = None
+        for path, option in ((out_path, "--out"), (plot_path, "--plot")):
+            check_output_path(path, option)
+        check_distinct(inputs + [("--data", run_info.get("data")), ("--test-data", run_info.get("test_data"))],
+                       [("--out", out_path), ("--plot", plot_path)])
+        check_plot_format(plot_path)
+        epochs = max(net.hp.epochs - net.train_state.epoch, 0)
+        source = run_info.get("source") or "the checkpoint's data"
     else:
         net, run_info, loaded = _start(overrides, data_path, test_path, dataset, label_column, out_path,
                                        plot_path, opts, class_weight)
@@ -160,8 +189,6 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
             say(line)
         for line in loaded.warnings:
             warn(line)
-    check_output_path(out_path, "--out")                 # also the paths a checkpoint recorded
-    check_output_path(plot_path, "--plot")
     hp = net.hp
     if not resume_path and hp.early_stopping and hp.validation_fraction == 0:
         say("note: --early-stopping monitors the training cost here (no validation data); "
@@ -177,41 +204,84 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
             net.fit(train_ds.X, train_ds.y, epochs=epochs, warm_start=bool(resume_path),
                     callbacks=[ProgressBar(0 if quiet else 1, leave=False, disable=None), stopper],
                     stop=stopper, sample_weight=train_ds.sample_weight)
-    elapsed = time.perf_counter() - t0
-    state = stopper.state
-    done = (state is None or state.epoch >= hp.epochs
-            or net.history.stopped == "early_stopping")
-    if stopper.signum is not None and not done:
-        return _save_checkpoint(net, stopper, checkpoint_path, run_info)
+        elapsed = time.perf_counter() - t0
+        state = stopper.state if stopper.state is not None else net.train_state
+        done = (state is None or state.epoch >= hp.epochs
+                or net.history.stopped == "early_stopping")
+        if stopper.signum is not None and not done:
+            return _save_checkpoint(net, stopper, checkpoint_path, run_info, new_checkpoint)
+        # Training is over. A signal from here to the last byte written still ends in a saved
+        # model (or, without --out, a checkpoint of the finished run) and a message.
+        test_point("after_fit")
+        results = None
+        if stopper.signum is None:
+            results = _evaluate(net, train_ds, test_ds, elapsed, say)
+            test_point("after_evaluate")
+        if out_path:                                     # saved before anything goes to stdout (a closed pipe)
+            test_point("before_save")
+            _save_model(net, out_path)
+            if stopper.signum is not None:
+                click.echo(f"deepstep: {stopper.name} after the last epoch: model saved to {out_path}"
+                           + (" (plot skipped)" if plot_path else ""), err=True)
+                return stopper.exit_code
+            say(f"model saved to {out_path}")
+            test_point("after_save")
+        elif stopper.signum is not None:
+            return _save_checkpoint(net, stopper, checkpoint_path, run_info, new_checkpoint, finished=True)
+        if plot_path and stopper.signum is None:
+            try:
+                plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
+            except OSError as exc:
+                raise output_error(exc, "--plot", plot_path) from None
+            say(f"cost curve saved to {plot_path}")
+        if stopper.signum is not None:      # after the model was saved: it is complete
+            saved = f"model saved to {out_path}" if out_path else "nothing left to save"
+            click.echo(f"deepstep: {stopper.name} after the last epoch: {saved}"
+                       + (", plot skipped" if plot_path and not os.path.exists(plot_path) else ""), err=True)
+            return stopper.exit_code
+        _print_results(net, results, source, out_path, as_json)
+
+
+def _announce_default(option, path, what):
+    click.echo(f"deepstep: {what} will be saved to {path} (next to the checkpoint; give {option} "
+               f"to choose another file)", err=True)
+
+
+def _evaluate(net, train_ds, test_ds, elapsed, say):
+    """The train (and test) metrics; says how training went."""
     h = net.history
-    say(f"{len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost {h['cost'][-1]:.4g}"
-        + (f" (stopped: {h.stopped})" if h.stopped else ""))
+    if h.get("cost"):
+        say(f"{len(h.get('epoch', []))} epochs in {elapsed:.1f} s, final cost {h['cost'][-1]:.4g}"
+            + (f" (stopped: {printable(h.stopped)})" if h.stopped else ""))
+    else:
+        say("no epochs left to train")
     results = {"train": net.evaluate(train_ds.X, train_ds.y) | {"examples": train_ds.n_examples}}
     if test_ds is not None and test_ds.y is not None:
         results["test"] = net.evaluate(test_ds.X, test_ds.y) | {"examples": test_ds.n_examples}
-    if out_path:                                         # saved before anything goes to stdout (a closed pipe)
-        from .. import persistence
+    return results
 
-        try:
-            persistence.save(net, out_path)
-        except OSError as exc:                           # e.g. the folder vanished during training
-            raise output_error(exc, "--out", out_path) from None
-        say(f"model saved to {out_path}")
-    if plot_path:
-        try:
-            plot_history(net.history, plot_path, title=f"deepstep on {_short_source(source)}")
-        except OSError as exc:
-            raise output_error(exc, "--plot", plot_path) from None
-        say(f"cost curve saved to {plot_path}")
+
+def _print_results(net, results, source, out_path, as_json):
+    """The results on stdout: one JSON object with --json, else a metrics line per split."""
+    h = net.history
     if as_json:
         doc = {"task": "regression" if net.output == "linear" else "classification",
                "source": source, "epochs": len(h.get("epoch", [])), "stopped": h.stopped,
-               "final_cost": h["cost"][-1], "model": out_path, **results}
+               "final_cost": h["cost"][-1] if h.get("cost") else None, "model": out_path, **results}
         click.echo(json.dumps(doc, default=_jsonable))
         return
     for split, metrics in results.items():
         metrics = dict(metrics)
         click.echo(format_metrics(split, metrics, metrics.pop("examples")))
+
+
+def _save_model(net, out_path):
+    from .. import persistence
+
+    try:
+        persistence.save(net, out_path)
+    except OSError as exc:                           # e.g. the folder vanished during training
+        raise output_error(exc, "--out", out_path) from None
 
 
 def _jsonable(v):
@@ -303,7 +373,9 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     run_info = {
         "data": absolute(data_path), "test_data": absolute(test_path),
         "dataset": None if data_path else (dataset or "breast_cancer"), "label_column": label_column,
-        "out": absolute(out_path), "plot": absolute(plot_path),
+        # Whether the run saves a model and a plot, never where: a resumed run derives those
+        # paths from the checkpoint's own location (no output path comes from a file).
+        "out": bool(out_path), "plot": bool(plot_path),
         "source": ("standard input" if data_path == "-" else data_path) or f"dataset {dataset or 'breast_cancer'}",
         "data_options": dataclasses.asdict(opts), "class_weight": class_weight,
         "weight_column": opts.weight_column,
@@ -379,6 +451,7 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column, opts):
     if state is None or run_info is None:
         raise ModelFileError(f"{path} is not a checkpoint of an interrupted 'deepstep train' run; "
                              f"nothing to resume (use it with evaluate, predict or info).")
+    run_info = _checked_run(run_info, path)
     if data_path or dataset:
         run_info = dict(run_info, data=data_path, dataset=dataset, test_data=test_path,
                         label_column=label_column if label_column is not None else run_info.get("label_column"))
@@ -399,20 +472,69 @@ def _resume(path, overrides, data_path, test_path, dataset, label_column, opts):
     return net, run_info, train_ds, test_ds
 
 
-def _save_checkpoint(net, stopper, path, run_info):
-    """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143."""
+def _checked_run(run, path):
+    """The checkpoint's run record with every field of the type ``--resume`` uses, or ModelFileError."""
+    from ..data import DATASETS
+    from ..errors import ModelFileError
+
+    def bad(key, what):
+        value = str(run.get(key))[:60]
+        return ModelFileError(f"{path} is not a usable checkpoint: its run record's {key!r} is "
+                              f"{value!r}, not {what}.")
+
+    run = dict(run)
+    for key in ("data", "test_data", "source", "fingerprint"):
+        if not isinstance(run.get(key), (str, type(None))):
+            raise bad(key, "a path" if key != "fingerprint" else "a fingerprint")
+    if not isinstance(run.get("fingerprint"), str):
+        raise bad("fingerprint", "a fingerprint of the training data")
+    if run.get("dataset") is not None and run["dataset"] not in DATASETS:
+        raise bad("dataset", f"one of {', '.join(DATASETS)}")
+    if run.get("data") is None and run.get("dataset") is None:
+        raise bad("data", "a data file or a bundled dataset")
+    label = run.get("label_column")
+    if isinstance(label, int) and not isinstance(label, bool):
+        run["label_column"] = str(label)
+    elif not isinstance(label, (str, type(None))):
+        raise bad("label_column", "a column index or name")
+    if run.get("class_weight") not in (None, "balanced"):
+        raise bad("class_weight", "'balanced' or none")
+    if not isinstance(run.get("weight_column"), (str, type(None))):
+        raise bad("weight_column", "a column name")
+    for key in ("out", "plot"):      # old checkpoints hold a path: only "whether" is used
+        if not isinstance(run.get(key), (str, bool, type(None))):
+            raise bad(key, "true or false")
+    return run
+
+
+def _save_checkpoint(net, stopper, path, run_info, new_file=False, finished=False):
+    """Write the interrupted run's checkpoint; say how to resume; return 130 (SIGINT) or 143.
+
+    ``new_file``: ``path`` is a default name, so an existing file there (another
+    run's checkpoint) is kept and the checkpoint goes to ``NAME-2.npz``, ``NAME-3.npz``, ...
+    """
     from .. import persistence
 
-    if stopper.theta is not None:
+    if stopper.theta is not None and not finished:
         net.engine.theta[...] = stopper.theta
-    state = stopper.state
-    try:
-        persistence.save_checkpoint(net, path, train_state=state, run=run_info)
-    except OSError as exc:
-        raise output_error(exc, "--checkpoint", path) from None
-    where = (f"epoch {state.epoch + 1}, example {state.position}" if state.perm is not None
-             and state.position < state.perm.size else f"end of epoch {state.epoch}")
-    click.echo(f"deepstep: {stopper.name} at {where}: checkpoint saved to {path}; "
+    state = stopper.state if stopper.state is not None else net.train_state
+    for candidate in (numbered_paths(path) if new_file else [path]):
+        try:
+            persistence.save_checkpoint(net, candidate, train_state=state, run=run_info,
+                                        overwrite=not new_file)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise output_error(exc, "--checkpoint", candidate) from None
+        path = candidate
+        break
+    if finished:
+        where = "after the last epoch"
+    elif state.perm is not None and state.position < state.perm.size:
+        where = f"at epoch {state.epoch + 1}, example {state.position}"
+    else:
+        where = f"at end of epoch {state.epoch}"
+    click.echo(f"deepstep: {stopper.name} {where}: checkpoint saved to {path}; "
                f"resume with: deepstep train --resume {shlex.quote(str(path))}", err=True)
     return stopper.exit_code
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..fs import save_figure
 
 
 def make_out_dir(out_dir):
@@ -60,7 +61,7 @@ def plot_result(result, out_dir, dpi=80):
     fig.suptitle(f"{result.name}: decision boundaries ({result.engine})", fontsize=12)
     fig.tight_layout()
     boundaries = out_dir / f"{stem}_boundaries.png"
-    fig.savefig(boundaries, dpi=dpi)
+    save_figure(fig, boundaries, dpi=dpi)
 
     groups = [rows]
     if result.name == "optimization" and len(rows) > 3:
@@ -80,5 +81,5 @@ def plot_result(result, out_dir, dpi=80):
     fig.suptitle(f"{result.name}: cost ({result.engine})", fontsize=12)
     fig.tight_layout()
     costs = out_dir / f"{stem}_costs.png"
-    fig.savefig(costs, dpi=dpi)
+    save_figure(fig, costs, dpi=dpi)
     return [boundaries, costs]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 
@@ -37,6 +38,10 @@ FORMAT_NAME = "deepstep-model"
 FORMAT_VERSION = 2
 #: format_version -> how the ``metadata`` entry is stored.
 METADATA_ENCODING = {1: "utf-32 (0-d numpy unicode array)", 2: "utf-8 (1-d uint8 array)"}
+#: The arrays a model file may hold besides ``metadata`` (see the layout above).
+ARRAY_NAME = re.compile(r"theta|opt_[a-z0-9]{1,16}|scaler_[a-z0-9]{1,16}|ts_[a-z0-9_]{1,16}")
+#: Zip entries in a model file, metadata included: deepstep writes about ten.
+MAX_ENTRIES = 32
 
 
 def encode_metadata(text: str) -> np.ndarray:
@@ -51,6 +56,7 @@ def decode_metadata(entry: np.ndarray) -> str:
     if entry.dtype == np.uint8:
         return entry.tobytes().decode("utf-8")
     return str(entry)
+
 
 
 def jsonable(o):
@@ -74,5 +80,6 @@ def checksum(meta, arrays) -> str:
             continue
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
+        if a.size:
+            h.update(memoryview(a.reshape(-1)).cast("B"))    # no copy of the bytes
     return h.hexdigest()

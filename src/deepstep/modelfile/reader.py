@@ -19,15 +19,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import zipfile
 
 import numpy as np
 
 from ..errors import DeepstepError, ModelFileError
-from .format import FORMAT_NAME, FORMAT_VERSION, METADATA_ENCODING, checksum
+from ..fs import NotRegularFileError, open_regular
+from .format import ARRAY_NAME, FORMAT_NAME, FORMAT_VERSION, MAX_ENTRIES, METADATA_ENCODING, checksum
 
 MAX_METADATA_BYTES = 64 << 20          # JSON metadata (history included) of any sane model
 _NPY_MAGIC = b"\x93NUMPY"
+_CHUNK = 1 << 20
 _ARRAY_DTYPES = frozenset({"float16", "float32", "float64", "int8", "int16", "int32", "int64",
                            "uint8", "uint16", "uint32", "uint64", "bool"})
 
@@ -39,12 +42,19 @@ def read(path, build=None):
     file holds, including errors raised by ``build``.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise ModelFileError(f"Model file not found: {path}")
     if os.path.isdir(path):
         raise ModelFileError(f"{path} is a directory, not a deepstep model file.")
     try:
-        meta, arrays = _read_archive(path)
+        try:
+            fh = open_regular(path, "deepstep model file")
+        except FileNotFoundError:
+            raise ModelFileError(f"Model file not found: {path} (a link to nothing?)") from None
+        except NotRegularFileError as exc:
+            raise ModelFileError(str(exc)) from None
+        with fh:
+            meta, arrays = _read_archive(fh, path)
         return (meta, arrays) if build is None else build(meta, arrays)
     except ModelFileError as exc:
         if path in str(exc):
@@ -59,16 +69,63 @@ def read(path, build=None):
         raise ModelFileError(f"{path} is not a valid deepstep model: {msg}") from None
 
 
-def _read_archive(path):
+_EOCD = struct.Struct("<4s4H2LH")          # end of central directory record
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+
+
+def _check_directory(fh, file_size, path):
+    """Refuse a zip directory deepstep never writes (too many entries) before ``zipfile`` parses it.
+
+    ``zipfile`` builds one object per directory entry, so a 5 MB directory of
+    100,000 entries would cost ~50 MB before any check; deepstep files hold at
+    most ``MAX_ENTRIES``.
+    """
+    tail_len = min(file_size, _EOCD.size + 65535)
+    fh.seek(file_size - tail_len)
+    tail = fh.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or len(tail) - pos < _EOCD.size:
+        raise ModelFileError(f"{path} is not a deepstep model file (it is not a .npz archive, or it is "
+                             f"truncated).")
+    _, _, _, _, entries, cd_size, _, _ = _EOCD.unpack_from(tail, pos)
+    loc = pos - _ZIP64_LOCATOR.size
+    if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+        offset = _ZIP64_LOCATOR.unpack_from(tail, loc)[2]
+        if offset + _ZIP64_EOCD.size <= file_size:
+            fh.seek(offset)
+            rec = fh.read(_ZIP64_EOCD.size)
+            if rec[:4] == b"PK\x06\x06":
+                fields = _ZIP64_EOCD.unpack(rec)
+                entries, cd_size = fields[6], fields[8]
+    if entries > MAX_ENTRIES or cd_size > MAX_ENTRIES * 1024:
+        raise ModelFileError(f"{path} is not a deepstep model file: its zip directory lists {entries} "
+                             f"entries ({cd_size} bytes); deepstep writes at most {MAX_ENTRIES}.")
+    fh.seek(0)
+
+
+def _check_layout(infos, file_size, path):
+    """Entries must not overlap (one byte range read twice) and must fit in the file together."""
+    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode("utf-8", "replace"))
+                    + i.compress_size, i.filename) for i in infos)
+    for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
+        if start < end:
+            raise ModelFileError(f"{path} is corrupt: zip entries {name!r} and {other!r} overlap; "
+                                 f"deepstep never writes that.")
+    if spans and spans[-1][1] > file_size:
+        raise ModelFileError(f"{path} is corrupt: entry {spans[-1][2]!r} runs past the end of the file.")
+
+
+def _read_archive(fh, path):
     """(metadata dict, {name: array}) from an untrusted file; checks before allocating."""
     not_model = f"{path} is not a deepstep model file"
-    file_size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(len(_NPY_MAGIC))
+    file_size = os.fstat(fh.fileno()).st_size
+    head = fh.read(len(_NPY_MAGIC))
     if head == _NPY_MAGIC:
         raise ModelFileError(f"{not_model} (it holds a single array, not a model archive).")
+    _check_directory(fh, file_size, path)
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise ModelFileError(f"{not_model} (it is not a .npz archive, or it is truncated).") from None
     with zf:
@@ -82,6 +139,7 @@ def _read_archive(path):
                                      f"than the file ({info.file_size} bytes); deepstep writes "
                                      f"uncompressed entries.")
             infos[name] = info
+        _check_layout(infos.values(), file_size, path)
         if "metadata" not in infos:
             raise ModelFileError(f"{not_model} (no 'metadata' entry; it holds {sorted(infos)[:6]}).")
         meta = _read_metadata(zf, infos["metadata"], path, not_model)
@@ -181,8 +239,14 @@ def _array_spec(meta, path):
     spec = meta.get("arrays")
     if not isinstance(spec, dict) or "theta" not in spec:
         raise ModelFileError(f"{path} is corrupt: arrays ['theta'] are missing from its metadata.")
+    if len(spec) > MAX_ENTRIES - 1:
+        raise ModelFileError(f"{path} is corrupt: its metadata lists {len(spec)} arrays; deepstep writes "
+                             f"at most {MAX_ENTRIES - 1}.")
     out = {}
     for name, entry in spec.items():
+        if not isinstance(name, str) or not ARRAY_NAME.fullmatch(name):
+            raise ModelFileError(f"{path} is corrupt: its metadata lists an array {str(name)[:40]!r}, "
+                                 f"which is no part of a deepstep model.")
         ok = (isinstance(entry, list) and len(entry) == 2 and entry[0] in _ARRAY_DTYPES
               and isinstance(entry[1], list) and len(entry[1]) <= 4
               and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s for s in entry[1]))
@@ -206,8 +270,15 @@ def _read_member(zf, info, path, dtype, shape):
         if nbytes > info.file_size - fp.tell():
             raise ModelFileError(f"{where} is corrupt: it declares {count} elements ({nbytes} bytes) but "
                                  f"the entry holds {max(info.file_size - fp.tell(), 0)} bytes.")
-        data = _read_exact(fp, nbytes, where)
+        out = np.empty(count, dtype)
+        view = memoryview(out).cast("B") if nbytes else None
+        done = 0
+        while done < nbytes:            # in chunks: memory is the array, not the array twice
+            chunk = fp.read(min(_CHUNK, nbytes - done))
+            if not chunk:
+                raise ModelFileError(f"{where} is truncated: {done} of {nbytes} bytes.")
+            view[done:done + len(chunk)] = chunk
+            done += len(chunk)
         if fp.read(1):
             raise ModelFileError(f"{where} is corrupt: trailing bytes after the array.")
-    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").copy()
-
+    return out.reshape(shape, order="F" if fortran else "C")

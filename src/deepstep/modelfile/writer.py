@@ -8,18 +8,17 @@ fsync'ed, so the rename is durable).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from .._version import __version__
+from ..fs import atomic_open
 from .format import FORMAT_NAME, FORMAT_VERSION, checksum, encode_metadata, jsonable
 
 
-def write(path, meta: dict, arrays: dict) -> str:
+def write(path, meta: dict, arrays: dict, overwrite=True) -> str:
     """Write ``meta`` (JSON-able) and ``arrays`` (name -> ndarray) as one model file at ``path``.
 
     The format header, the array table and the checksum are added here;
@@ -32,61 +31,22 @@ def write(path, meta: dict, arrays: dict) -> str:
     meta = json.loads(json.dumps(meta, default=jsonable))     # canonical, JSON-only values
     meta["checksum"] = checksum(meta, arrays)
     arrays["metadata"] = encode_metadata(json.dumps(meta, default=jsonable))
-    atomic_savez(path, arrays)
+    atomic_savez(path, arrays, overwrite=overwrite)
     return path
 
 
-def atomic_savez(path, arrays):
-    """``np.savez(path, **arrays)`` written atomically (uncompressed, as the reader expects)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):     # say so with the user's path, not the temporary file's
-        raise FileNotFoundError(errno.ENOENT, "No such directory to save the model in", directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename durable; not every platform can open a directory
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+def atomic_savez(path, arrays, overwrite=True):
+    """``np.savez(path, **arrays)`` written atomically (uncompressed, as the reader expects).
+
+    The path rule is :func:`deepstep.fs.resolve_output`'s: a symlink is written
+    through to its target, a device or FIFO is refused.
+    """
+    with atomic_open(path, "wb", overwrite=overwrite) as f:
+        np.savez(f, **arrays)
 
 
-def atomic_write_bytes(path, data: bytes):
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, "No such directory to write in", directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def atomic_write_bytes(path, data: bytes, overwrite=True):
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename),
+    by :func:`deepstep.fs.atomic_open`'s path rule."""
+    with atomic_open(path, "wb", overwrite=overwrite) as f:
+        f.write(data)

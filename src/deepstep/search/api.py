@@ -46,7 +46,7 @@ import numpy as np
 from ..errors import DataError, InvalidParameterError, did_you_mean
 from .backends import joblib_backend, progress_bar
 from .report import cv_rows, influence, jsonable, write_outputs
-from .space import check_space, default_space, fit_batch_sizes, parse_param
+from .space import MAX_GRID, check_space, default_space, fit_batch_sizes, grid_size, parse_param
 
 __all__ = ["METHODS", "TASKS", "SearchResult", "load_search_data", "run_search"]
 
@@ -170,11 +170,20 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
     seed = _check_int("seed", seed, 0)
     n_candidates = _check_int("n_candidates", n_candidates, 1)
     fixed = dict(fixed or {})
+    user_fixed = set(fixed) - {"preprocess"}      # the CLI fixes preprocess to suit the data
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+                               or n_jobs == 0):
+        raise InvalidParameterError(f"n_jobs must be a positive number of parallel fits, or -1 for all "
+                                    f"cores (-2 all but one, ...). Got {n_jobs!r}.")
+    blas_threads = _check_int("blas_threads", blas_threads, 1)
+    if task == "regression" and y.dtype.kind in "USO":
+        raise DataError(f"--task regression needs numeric labels; these are text (e.g. {str(y[0])!r}). "
+                        f"Use --task classification (or auto).")
     epochs = _check_int("epochs", epochs if epochs is not None else fixed.pop("epochs", 50), 1)
     fixed.pop("epochs", None)
     fixed.setdefault("seed", seed)
     fixed.setdefault("blas_threads", blas_threads)
-    space = _checked_space(space, method, fixed, epochs, est_cls)
+    space = _checked_space(space, method, fixed, epochs, est_cls, user_fixed)
     splits = _validation_splits(X, y, cv, validation, seed,
                                 stratify=task == "classification" and kind in ("binary", "multiclass"))
     space = fit_batch_sizes(space, fixed, min(len(tr) for tr, _ in splits))
@@ -187,7 +196,12 @@ def run_search(X, y, *, task="auto", method="random", space=None, n_candidates=1
                      f"{'folds' if len(splits) > 1 else 'split'}, {X.shape[0]} examples x {X.shape[1]} "
                      f"features, {task}, seed {seed}, on {where}")
         with progress_bar(total, len(splits), progress, progress_file):
-            searcher.fit(X, y)
+            try:
+                searcher.fit(X, y)
+            except ValueError as exc:
+                if "fits failed" not in str(exc):
+                    raise
+                raise DataError(f"Every candidate's fit failed: {_first_reason(str(exc))}") from None
     result = _result(searcher, method, scoring, X_test, y_test)
     result.seconds, result.backend = time.perf_counter() - t0, where
     if out_dir is not None:
@@ -214,10 +228,24 @@ def _choose_task(task, method, y):
     return task, kind, DeepRegressor if task == "regression" else DeepClassifier
 
 
-def _checked_space(space, method, fixed, epochs, est_cls):
-    """The search space: the default one or the given one, spec strings parsed, checked against HyperParameters."""
+def _checked_space(space, method, fixed, epochs, est_cls, user_fixed=()):
+    """The search space: the default one or the given one, spec strings parsed, checked against HyperParameters.
+
+    A hyperparameter the user holds fixed leaves the default space; searching and
+    fixing the same one is a usage error.
+    """
     if space is None:
         space = default_space(method)
+        # a hyperparameter held fixed leaves the default space (else the space would override it)
+        space = {k: v for k, v in space.items() if k not in user_fixed}
+    else:
+        both = sorted(set(space) & set(user_fixed))
+        if both:
+            raise InvalidParameterError(f"{', '.join(both)} is both searched and held fixed; give it either "
+                                        f"as a search parameter or as a fixed value, not both.")
+    if not space:
+        raise InvalidParameterError("Every hyperparameter of the space is held fixed: there is nothing "
+                                    "to search. Search over at least one (--param NAME=SPEC).")
     space = {k: (parse_param(f"{k}={v}", method)[1] if isinstance(v, str) else v) for k, v in space.items()}
     if method == "grid":
         for k, v in space.items():
@@ -225,6 +253,9 @@ def _checked_space(space, method, fixed, epochs, est_cls):
                 raise InvalidParameterError(f"A grid search needs a list of values for {k!r}, not a "
                                             f"distribution (use log:LOW:HIGH:N).")
     check_space(space, {**fixed, "epochs": epochs}, est_cls, method)
+    if method == "grid" and grid_size(space) > MAX_GRID:
+        raise InvalidParameterError(f"The grid holds {grid_size(space):,} candidates; at most {MAX_GRID:,} "
+                                    f"are searched (use fewer points per range, or --method random).")
     return space
 
 
@@ -288,6 +319,16 @@ def _result(searcher, method, scoring, X_test, y_test):
     return SearchResult(best_params={k: jsonable(v) for k, v in searcher.best_params_.items()},
                         best_score=float(searcher.best_score_), scoring=scoring, rows=rows, best_estimator=best,
                         influence=infl, test_score=test_score, searcher=searcher)
+
+
+def _first_reason(report):
+    """The error line of scikit-learn's "All the N fits failed" report (its tracebacks dropped)."""
+    lines = [ln.strip() for ln in report.splitlines()]
+    errors = [ln for ln in lines if ln and not ln.startswith(("Traceback", "File ", "^", "-"))
+              and ":" in ln and ln.split(":", 1)[0].replace(".", "").replace("_", "").isalnum()
+              and not ln[0].isdigit()]
+    reason = errors[-1] if errors else lines[-1]
+    return reason.split(": ", 1)[1] if reason.split(":", 1)[0].endswith(("Error", "Diverged")) else reason
 
 
 def _check_int(name, v, lo):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fs import atomic_open, atomic_write, save_figure
+
 
 def format_value(v):
     """A hyperparameter value as the table and the command print it: (64, 32) -> '64,32', () -> 'none'."""
@@ -63,7 +65,7 @@ def cv_rows(cv):
 
 def write_csv(rows, path):
     path = Path(path)
-    with open(path, "w", newline="") as f:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         keys = list(rows[0])
         w.writerow(keys)
@@ -160,7 +162,7 @@ def plot_search(rows, infl, path, scoring, best_params=None, top=3, title=None):
         axes[0][0].legend(loc="lower right", fontsize=8)
     fig.suptitle(title or "deepstep search: score vs the most influential hyperparameters", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return Path(path)
 
 
@@ -174,7 +176,7 @@ def write_outputs(result, out, method, seed, fixed, epochs, where):
             "candidates": len({r["candidate"] for r in result.rows}), "backend": where,
             "influence": result.influence}
     files["params"] = out / "best_params.json"
-    files["params"].write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    atomic_write(files["params"], json.dumps(meta, indent=2, default=str) + "\n")
     from .. import persistence
 
     files["model"] = Path(persistence.save(result.best_estimator.network_, out / "best_model.npz"))

@@ -14,6 +14,14 @@ import numpy as np
 
 from ..errors import InvalidParameterError, did_you_mean
 
+#: The most candidates a grid may hold (each is a fit per fold): more is a typo, refused up front.
+MAX_GRID = 100_000
+
+
+def grid_size(space) -> int:
+    """The number of candidates of a grid over ``space`` (lists of values), without building it."""
+    return math.prod(len(list(v)) for v in space.values())
+
 
 def default_space(method="random"):
     """The lesson's hyperparameters, with learning rate and L2 on a log scale.
@@ -92,6 +100,9 @@ def parse_param(spec, method="random", grid_points=3):
                                         f"with numbers.") from None
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) or n < 1:
             raise InvalidParameterError(f"The range in {spec!r} needs LOW < HIGH (finite) and N >= 1.")
+        if n > MAX_GRID:
+            raise InvalidParameterError(f"The range in {spec!r} asks for {n} points; a grid holds at most "
+                                        f"{MAX_GRID} candidates.")
         if kind == "log" and lo <= 0:
             raise InvalidParameterError(f"A log range needs LOW > 0. Got {spec!r}; use uniform: for 0.")
         if kind == "int":
