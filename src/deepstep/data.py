@@ -97,6 +97,24 @@ class Dataset:
 
 
 # --- dispatch -------------------------------------------------------------------
+def check_data_path(path) -> str:
+    """``path`` as a string once it names an existing regular file; the error names the problem.
+
+    A missing file is FileNotFoundError, a folder, device or FIFO a DataError:
+    /dev/zero or a FIFO is refused, never read.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
+    try:
+        check_regular(path, "data file")
+    except NotRegularFileError as exc:
+        raise DataError(str(exc)) from None
+    return path
+
+
 def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Dataset:
     """Load a data file, choosing the reader by its extension.
 
@@ -114,15 +132,7 @@ def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Da
         CSV only. Default: tab for ``.tsv``, else ``,`` (or ``;``/tab when the
         first line has no comma).
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
-    try:
-        check_regular(path, "data file")           # /dev/zero or a FIFO: refused, never read
-    except NotRegularFileError as exc:
-        raise DataError(str(exc)) from None
+    path = check_data_path(path)
     ext = os.path.splitext(path)[1].lower()
     if ext in (".csv", ".tsv", ".txt"):
         return load_csv(path, label_column, n_features=n_features, delimiter=delimiter)

@@ -97,19 +97,7 @@ def read_csv(path, delimiter=None, header="auto") -> Table:
 
     if path == "-":
         return _read_rows_table(*data.read_table(_stdin_file(), delimiter, header), "standard input")
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        import errno
-
-        raise FileNotFoundError(errno.ENOENT, "Data file not found", path)
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory; give a data file (.csv, .npz, .h5 or .mat).")
-    from .fs import NotRegularFileError, check_regular
-
-    try:
-        check_regular(path, "data file")           # /dev/zero or a FIFO: refused, never read
-    except NotRegularFileError as exc:
-        raise DataError(str(exc)) from None
+    path = data.check_data_path(path)
     fast = _read_with_pandas(path, delimiter, header)
     if fast is not None:
         return fast
