@@ -142,9 +142,13 @@ def main(argv=None):
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{'model':<16} {'layer dims':<24} {'last cost':>10} {'train acc':>10} {'test acc':>9}")
+    # the lesson records the cost every 100 iterations (0, 100, ...), so the last recorded
+    # cost is that of iteration 100 * (len(costs) - 1), not of the final iteration printed above
+    last = 100 * (len(next(iter(results.values()))[3]) - 1)
+    cost_head = f"cost (it. {last})"
+    print(f"{'model':<16} {'layer dims':<24} {cost_head:>16} {'train acc':>10} {'test acc':>9}")
     for name, (dims, tr, te, costs) in results.items():
-        print(f"{name:<16} {tuple(dims)!s:<24} {costs[-1]:>10.4f} {tr:>10.3f} {te:>9.2f}")
+        print(f"{name:<16} {tuple(dims)!s:<24} {costs[-1]:>16.4f} {tr:>10.3f} {te:>9.2f}")
     path = plot_costs(results, Path(args.out_dir) / "cat_costs.png")
     print(f"cost curves saved to {path}")
     return 0

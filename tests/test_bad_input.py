@@ -284,6 +284,11 @@ CLI_CASES = [
     ("train --plot {missing_dir}/p.png", DATA, r"Cannot write --plot .*no_such_dir/p\.png"),
     ("train --checkpoint {missing_dir}/c.npz", DATA, r"Cannot write --checkpoint .*no_such_dir/c\.npz"),
     ("train --out {dir}", USAGE, r"Invalid value for '--out': .* is a directory"),
+    # bug: a folder given as data was a usage error (exit 2) in train and a data error (exit 1) in evaluate
+    ("train --data {dir}", DATA, r"is a directory; give a data file"),
+    ("train --data {good} --test-data {dir}", DATA, r"is a directory; give a data file"),
+    ("evaluate {model} --data {dir}", DATA, r"is a directory; give a data file"),
+    ("search --data {dir}", DATA, r"is a directory; give a data file"),
     ("predict {model} --data {good} --out {missing_dir}/p.csv", DATA, r"Cannot write --out .*no_such_dir/p\.csv"),
     ("evaluate {model} --dataset breast_cancer", DATA,
      r"The data \(dataset breast_cancer\) has 30 feature columns but the model expects 3\.$"),

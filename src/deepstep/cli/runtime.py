@@ -104,7 +104,7 @@ def check_output_path(path, option):
     try:
         target = resolve_output(path)
     except OutputPathError as exc:
-        raise click.UsageError(f"Cannot write {option} {exc}") from None
+        raise click.UsageError(f"Cannot write {option}: {exc}") from None
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         missing = "is not a folder" if os.path.exists(folder) else "does not exist"

@@ -32,9 +32,9 @@ def check_search_outputs(out_dir, inputs):
 @click.command("search", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--dataset", metavar="NAME",
               help="bundled dataset: breast_cancer (default), digits, moons, circles")
-@click.option("--data", "data_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--data", "data_path", type=click.Path(), metavar="FILE",
               help="data file: .csv (one example per row), .npz, .h5 or .mat")
-@click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--test-data", "test_path", type=click.Path(), metavar="FILE",
               help="held-out data scored by the best model")
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column (default: the last)")
 @click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True)

@@ -48,10 +48,10 @@ def _names(text):
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
-@click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+@click.option("--data", "data_path", type=click.Path(allow_dash=True), metavar="FILE",
               help="training data: .csv (one example per row; '-' reads CSV from standard input), .npz, "
                    ".h5 (images) or .mat")
-@click.option("--test-data", "test_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--test-data", "test_path", type=click.Path(), metavar="FILE",
               help="test data in the same format, reported after training")
 @click.option("--dataset", metavar="NAME",
               help="bundled dataset with a fixed train/test split: breast_cancer (default), "
