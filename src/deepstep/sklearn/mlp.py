@@ -156,17 +156,21 @@ class _EpochRows:
     """The mini-batches of one epoch: rows of X, of the targets and of the weights, in its order.
 
     Dense X of at most ``_EPOCH_GATHER_BYTES`` is gathered once per epoch (one
-    fancy index for the whole order; every batch is then a contiguous slice);
+    ``take`` for the whole order; every batch is then a contiguous slice);
     larger or sparse X is gathered batch by batch, so that no second copy of
     the data is held. Either way a batch holds the same rows, in the same
-    order, as ``X[order[start:stop]]``.
+    order, as ``X[order[start:stop]]`` (``take``, which is several times faster
+    than fancy indexing on these shapes).
 
     For a softmax output (one-hot targets) it also carries each row's class,
     for :meth:`softmax_loss_sum`.
     """
 
     def __init__(self, X, Yr, sw, softmax):
+        from scipy.special import xlogy
+
         self.X, self.Yr, self.sw = X, Yr, sw
+        self._xlogy, self._eps = xlogy, np.finfo(Yr.dtype).eps    # Yr has the engine's dtype
         self.labels = Yr.argmax(axis=1) if softmax else None
         self.sparse = hasattr(X, "toarray")
         self.whole = not self.sparse and X.nbytes <= _EPOCH_GATHER_BYTES
@@ -181,9 +185,8 @@ class _EpochRows:
             self._order = order
             self._arrays = (X, Yr, sw, labels)
         else:
-            self._order = None
-            self._arrays = (X[order], Yr[order], None if sw is None else sw[order],
-                            None if labels is None else labels[order])
+            self._order = None                      # take: several times faster than X[order] here
+            self._arrays = tuple(None if a is None else a.take(order, axis=0) for a in (X, Yr, sw, labels))
 
     def batch(self, start, stop):
         """(X rows (k, n), Y rows (k, n_out), weights (k,) or None, classes (k,) or None)."""
@@ -194,8 +197,8 @@ class _EpochRows:
             return (Xb, Yr[start:stop], None if sw is None else sw[start:stop],
                     None if labels is None else labels[start:stop])
         rows = order[start:stop]
-        return (_rows(X, rows), Yr[rows], None if sw is None else sw[rows],
-                None if labels is None else labels[rows])
+        return (_rows(X, rows) if self.sparse else X.take(rows, axis=0), Yr.take(rows, axis=0),
+                None if sw is None else sw.take(rows), None if labels is None else labels.take(rows))
 
     def softmax_loss_sum(self, AL, labels, w):
         """``_BaseMLP._loss_sum`` for a softmax output with one-hot targets, bit for bit.
@@ -205,17 +208,15 @@ class _EpochRows:
         summed in the same order (adding the other classes' exact zeros changes
         nothing), in a tenth of the work for ten classes.
         """
-        from scipy.special import xlogy
-
         k = AL.shape[1]
         cols, ones = self._cols.get(k), self._ones.get(k)
         if cols is None:
             cols = self._cols[k] = np.arange(k)
             ones = self._ones[k] = np.ones(k, AL.dtype)
-        eps = np.finfo(AL.dtype).eps
+        eps = self._eps
         P = AL[labels, cols]
         np.clip(P, eps, 1 - eps, out=P)
-        per = np.negative(xlogy(ones, P, out=P), out=P)
+        per = np.negative(self._xlogy(ones, P, out=P), out=P)
         return float(per.sum() if w is None else np.dot(per, w))
 
 
