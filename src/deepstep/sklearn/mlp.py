@@ -215,7 +215,8 @@ class _EpochRows:
             ones = self._ones[k] = np.ones(k, AL.dtype)
         eps = self._eps
         P = AL[labels, cols]
-        np.clip(P, eps, 1 - eps, out=P)
+        np.maximum(P, eps, out=P)                   # np.clip's values, without its wrapper
+        np.minimum(P, 1 - eps, out=P)
         per = np.negative(self._xlogy(ones, P, out=P), out=P)
         return float(per.sum() if w is None else np.dot(per, w))
 
