@@ -729,8 +729,15 @@ def report(results, meta):
     """Markdown tables."""
     dropin = {k: v for k, v in results.items() if WORKLOADS[k].get("dropin")}
     results = {k: v for k, v in results.items() if k not in dropin}
-    if not results:
-        return "\n".join(report_dropin(dropin)[1:])
+    if not results:                                 # the drop-in workloads alone
+        m = meta["machine"]
+        return "\n".join(report_dropin(dropin)[1:] + [
+            "", f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']}; "
+                f"BLAS {_blas_line(meta['blas_parent'])} in the parent; threads per worker: "
+                f"{meta['threads'] or 'each library default'}; load average at start "
+                f"{meta['loadavg_start'][0]:.1f}, at end {meta['loadavg_end'][0]:.1f}; {meta['epochs']} timed "
+                f"fits per library after one warm-up, interleaved, order rotated each round; "
+                f"command: `{meta['command']}`"])
     L = []
     libs = [x for x in LIBS if any(x in r["libs"] for r in results.values())]
     peers = [x for x in ("sklearn", "torch", "deepstep_ref") if x in libs]
@@ -921,8 +928,9 @@ def main(argv=None):
     print("\n" + md)
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     (out / "results.md").write_text(md + "\n")
-    chart(results, out / "results.png")
-    print(f"\nwrote {out / 'results.md'}, {out / 'results.json'}, {out / 'results.png'}")
+    chart(results, out / "results.png")            # not drawn for the drop-in workloads alone
+    wrote = [out / f for f in ("results.md", "results.json", "results.png") if (out / f).exists()]
+    print("\nwrote " + ", ".join(str(f) for f in wrote))
 
 
 if __name__ == "__main__":
