@@ -14,7 +14,8 @@ Three parts, each in its own worker process (so peak memory, VmHWM, is its own):
   ``DeepNetwork.fit(h5["X"], y, epochs=1)`` with ``preprocess="standardize"``
   (so the scaler's streaming pass is in) is timed, with the peak resident
   memory. The throughput is compared with in-memory training on a 60000-row
-  file, both from memory and streamed from HDF5, interleaved.
+  file (``--fits-rows``), both from memory and streamed from HDF5, interleaved
+  (``--parts fits`` runs that comparison alone).
 * **m**: time per epoch of 784-256-128-10 (W1's network, batch 256, momentum)
   for m from 10^4 to 10^6 (in memory), with the floor of the same products.
 * **width**: 784-w-w-10 for w from 64 to 2048, m = 10000, batch 256.
