@@ -170,11 +170,25 @@ def part_stream(args, folder):
         t = time.perf_counter()
         net.fit(f["X"], y, epochs=1)                 # the scaler's pass, then one epoch
         first = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c, io = time.perf_counter(), time.process_time(), _read_bytes()
         net.fit(f["X"], y, epochs=1, warm_start=True)
         epoch = time.perf_counter() - t
+        epoch_cpu, epoch_disk = time.process_time() - c, _read_bytes() - io
     return {"m": m, "gb": m * 784 * 4 / 1e9, "first_fit_s": first, "epoch_s": epoch,
-            "rows_per_s": m / epoch, "peak_mb": bench.rss_mb(), "cost": net.history["cost"]}
+            "rows_per_s": m / epoch, "peak_mb": bench.rss_mb(), "cost": net.history["cost"],
+            "epoch_cpu_s": epoch_cpu, "epoch_disk_gb": epoch_disk / 1e9}
+
+
+def _read_bytes():
+    """Bytes this process has had read from storage (``/proc/self/io``: page-cache hits excluded)."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def part_fits(args, folder):
