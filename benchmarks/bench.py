@@ -20,6 +20,12 @@ Workloads (synthetic, learnable: labels from a fixed random "teacher" network)
   10000 examples (the issue's 50000 would take minutes per epoch here; the per-step
   shapes, and so the ratio to the floor, are the same).
 * **predict**: ``predict_proba`` on W1's 10000-example test set, after W1's training.
+* **dropin-digits**, **dropin-W1**: ``deepstep.sklearn.MLPClassifier`` (the drop-in)
+  against scikit-learn's ``MLPClassifier``, both at scikit-learn's default settings
+  (adam, 100 relu units, batch 200, ``tol`` stopping, ``random_state=0``): digits
+  (1347 x 64 after a fixed 75/25 split) with every default, W1's data with
+  ``max_iter=3`` (200 epochs of W1 would take minutes per fit). Each round is one
+  whole ``fit`` per library, timed from outside and divided by its epochs (s/epoch).
 
 Method
 
@@ -78,7 +84,7 @@ import numpy as np
 
 LIBS = ("deepstep", "sklearn", "torch", "deepstep_ref")      # "floor" is not a library
 LABEL = {"deepstep": "deepstep", "sklearn": "scikit-learn", "torch": "PyTorch",
-         "deepstep_ref": "deepstep (ref)"}
+         "deepstep_ref": "deepstep (ref)", "dropin": "drop-in", "dropin_ref": "drop-in (ref)"}
 REF_SRC = [None]      # --ref-src: a second deepstep source tree, run as "deepstep (ref)"
 
 WORKLOADS = {
@@ -96,7 +102,14 @@ WORKLOADS = {
     # (the per-step shapes, and so the ratio to the floor, are the same).
     "W4": {"m": 10000, "m_test": 2000, "n_x": 3072, "hidden": (1024, 1024), "k": 10, "batch": 128,
            "optimizer": "adam", "beta": 0.9, "lr": 0.001, "teacher": 64, "latent": 32},
+    # The scikit-learn drop-in against scikit-learn's MLP, both at scikit-learn's defaults
+    # (see DefaultsMLPRunner); "batch" and "hidden" are those defaults, for the floor.
+    "dropin-digits": {"m": 1347, "m_test": 450, "n_x": 64, "hidden": (100,), "k": 10, "batch": 200,
+                      "dropin": True, "data": "digits"},
+    "dropin-W1": {"m": 60000, "m_test": 10000, "n_x": 784, "hidden": (100,), "k": 10, "batch": 200,
+                  "dropin": True, "data": "W1", "max_iter": 3},
 }
+DROPIN_LIBS = ("dropin", "sklearn")
 
 
 # --------------------------------------------------------------------------------------
@@ -128,6 +141,19 @@ def make_data(name, cfg, folder, seed=0):
         np.save(folder / f"{name}_X_{split}.npy", X)
         np.save(folder / f"{name}_y_{split}.npy", y)
         del X
+
+
+def make_digits(folder):
+    """scikit-learn's digits / 16 in float32, a fixed stratified 75/25 split (as mlp_dropin.py)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    parts = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    for (split, Xs), ys in zip((("train", parts[0]), ("test", parts[1])), (parts[2], parts[3])):
+        np.save(folder / f"digits_X_{split}.npy", np.ascontiguousarray(Xs))
+        np.save(folder / f"digits_y_{split}.npy", ys)
 
 
 def step_products(dims, b):
@@ -442,6 +468,44 @@ class FloorRunner:
         return float("nan")
 
 
+class DefaultsMLPRunner:
+    """scikit-learn's ``MLPClassifier`` or deepstep's drop-in, at scikit-learn's defaults.
+
+    Each round is one whole ``fit`` (``random_state=0``; the workload's ``max_iter``
+    if it sets one), timed from outside -- input validation, initialization and the
+    stopping rule included -- and divided by its epochs (``n_iter_``).
+    """
+
+    def __init__(self, which, cfg, data):
+        if which == "sklearn":
+            import sklearn as pkg
+            from sklearn.neural_network import MLPClassifier
+        else:
+            import deepstep as pkg
+            from deepstep.sklearn import MLPClassifier
+        self.info = {"version": pkg.__version__}
+        self.cls = MLPClassifier
+        self.X, self.y, self.Xte, self.yte = data
+        self.params = {"random_state": 0, **({"max_iter": cfg["max_iter"]} if "max_iter" in cfg else {})}
+        self.epochs = None
+        warnings.simplefilter("ignore")           # ConvergenceWarning at a fixed max_iter
+
+    def train(self, n):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            self.est = self.cls(**self.params).fit(self.X, self.y)
+            times.append((time.perf_counter() - t) / self.est.n_iter_)
+            self.epochs = int(self.est.n_iter_)
+        return times
+
+    def predict_proba(self, Xte_rows):
+        return self.est.predict_proba(Xte_rows)
+
+    def accuracy(self):
+        return float(np.mean(self.est.predict(self.Xte) == self.yte))
+
+
 RUNNERS = {"floor": FloorRunner, "deepstep": DeepstepRunner, "sklearn": SklearnRunner, "torch": TorchRunner,
            "deepstep_ref": DeepstepRunner}
 
@@ -452,7 +516,7 @@ def worker(lib, name, folder):
     os.dup2(2, 1)                                   # stray prints go to stderr
     folder = Path(folder)
     cfg = WORKLOADS[name]
-    if lib == "deepstep_ref":
+    if lib.endswith("_ref"):
         sys.path.insert(0, os.environ["DEEPSTEP_REF_SRC"])
     rss_import = None
     runner = None
@@ -463,9 +527,9 @@ def worker(lib, name, folder):
             import numpy  # noqa: F401
             if lib == "floor":
                 pass
-            elif lib.startswith("deepstep"):
+            elif lib.startswith(("deepstep", "dropin")):
                 import deepstep
-                if lib == "deepstep_ref":
+                if lib.endswith("_ref"):
                     assert deepstep.__file__.startswith(os.environ["DEEPSTEP_REF_SRC"])
             elif lib == "sklearn":
                 import sklearn.neural_network  # noqa: F401
@@ -474,7 +538,10 @@ def worker(lib, name, folder):
             rss_import = rss_mb()
             data = tuple(np.load(folder / f"{cfg.get('data', name)}_{a}_{s}.npy")
                          for s in ("train", "test") for a in ("X", "y"))
-            runner = RUNNERS[lib](name, cfg, data)
+            if cfg.get("dropin") and lib != "floor":
+                runner = DefaultsMLPRunner("sklearn" if lib == "sklearn" else "dropin", cfg, data)
+            else:
+                runner = RUNNERS[lib](name, cfg, data)
             del data
             reply = {"info": runner.info, "blas": blas_info()}
         elif c == "train":
@@ -487,7 +554,7 @@ def worker(lib, name, folder):
                 times.append(time.perf_counter() - t)
             reply = {"times": times}
         elif c == "accuracy":
-            reply = {"accuracy": runner.accuracy()}
+            reply = {"accuracy": runner.accuracy(), "epochs": getattr(runner, "epochs", None)}
         elif c == "memory":
             reply = {"peak_mb": rss_mb(), "import_mb": rss_import}
         elif c == "quit":
@@ -552,7 +619,10 @@ def run_workload(name, cfg, folder, args, log):
     steps = 1 if cfg["batch"] == "full" else -(-cfg["m"] // cfg["batch"])
     log(f"\n== {name}: dims {dims}, batch {b}, {steps} steps/epoch; matmul rate {rate:.1f} GFLOP/s, "
         f"needed {flops / 1e9:.3f} GFLOP/epoch, floor {floor * 1e3:.2f} ms/epoch")
-    workers = [Worker(lib, name, folder) for lib in [*args.libs, "floor"]]
+    libs = args.libs
+    if cfg.get("dropin"):       # the drop-in and scikit-learn's MLP (and the drop-in of --ref-src)
+        libs = [*DROPIN_LIBS, *(["dropin_ref"] if "deepstep_ref" in args.libs else [])]
+    workers = [Worker(lib, name, folder) for lib in [*libs, "floor"]]
     res = {"name": name, "dims": dims, "batch": b, "steps": steps, "rate_gflops": rate, "products": prod_rows,
            "needed_gflop": flops / 1e9, "floor_s": floor, "libs": {}}
     try:
@@ -572,7 +642,10 @@ def run_workload(name, cfg, folder, args, log):
             R["epoch_range"] = [float(min(t)), float(max(t))]
             R["epoch_min_s"] = float(min(t))
             R["step_s"] = R["epoch_s"] / steps
-            R["accuracy"] = w.ask(cmd="accuracy")["accuracy"]
+            reply = w.ask(cmd="accuracy")
+            R["accuracy"] = reply["accuracy"]
+            if reply.get("epochs") is not None:
+                R["epochs"] = reply["epochs"]
         if name == "W1" and "predict" in args.workloads:
             ptimes = interleave(workers[:-1], args.epochs, cmd="predict", n=1)
             for w in workers[:-1]:
@@ -585,7 +658,7 @@ def run_workload(name, cfg, folder, args, log):
     res["floor_run_s"] = res["libs"]["floor"]["epoch_s"]
     res["floor_run_range"] = res["libs"].pop("floor")["epoch_range"]
     log(f"  needed floor  {res['floor_run_s'] * 1e3:9.2f} ms/epoch (the products alone, interleaved)")
-    for lib in args.libs:
+    for lib in libs:
         R = res["libs"][lib]
         msg = (f"  {LABEL[lib]:13s} {R['epoch_s'] * 1e3:9.2f} ms/epoch  {R['step_s'] * 1e6:9.1f} us/step"
                f"  x{R['epoch_s'] / res['floor_run_s']:5.2f} floor  acc {R['accuracy']:.4f}"
@@ -629,8 +702,42 @@ def _value(r, lib, stat="epoch_s"):
     return r["libs"][lib][stat] * scale / (r["steps"] if per_step else 1)
 
 
+def report_dropin(results):
+    """The drop-in's table: against scikit-learn's MLP, both at scikit-learn's defaults."""
+    if not results:
+        return []
+    ref = any("dropin_ref" in r["libs"] for r in results.values())
+    L = ["", "The scikit-learn drop-in (`deepstep.sklearn.MLPClassifier`) against scikit-learn's "
+         "`MLPClassifier`, both at scikit-learn's defaults (whole `fit` calls, ms/epoch = fit time / "
+         "n_iter_; median, best in brackets):", "",
+         "| workload | scikit-learn | drop-in |" + (" drop-in (ref) |" if ref else "") +
+         " needed floor | scikit-learn / floor | drop-in / floor | scikit-learn / drop-in | "
+         "epochs (sk / drop-in) | accuracy (sk / drop-in) |",
+         "|---" * (9 + ref) + "|"]
+    for name, r in results.items():
+        R = r["libs"]
+        cells = [f"{R[x]['epoch_s'] * 1e3:.3g} ({R[x]['epoch_min_s'] * 1e3:.3g})"
+                 for x in ("sklearn", "dropin", *(["dropin_ref"] if ref else []))]
+        sk, ds, fl = R["sklearn"]["epoch_s"], R["dropin"]["epoch_s"], r["floor_run_s"]
+        L.append(f"| {name} | " + " | ".join(cells) + f" | {fl * 1e3:.3g} | {sk / fl:.2f}× | {ds / fl:.2f}× | "
+                 f"**{sk / ds:.2f}×** | {R['sklearn'].get('epochs')} / {R['dropin'].get('epochs')} | "
+                 f"{R['sklearn']['accuracy']:.4f} / {R['dropin']['accuracy']:.4f} |")
+    return L
+
+
 def report(results, meta):
     """Markdown tables."""
+    dropin = {k: v for k, v in results.items() if WORKLOADS[k].get("dropin")}
+    results = {k: v for k, v in results.items() if k not in dropin}
+    if not results:                                 # the drop-in workloads alone
+        m = meta["machine"]
+        return "\n".join(report_dropin(dropin)[1:] + [
+            "", f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']}; "
+                f"BLAS {_blas_line(meta['blas_parent'])} in the parent; threads per worker: "
+                f"{meta['threads'] or 'each library default'}; load average at start "
+                f"{meta['loadavg_start'][0]:.1f}, at end {meta['loadavg_end'][0]:.1f}; {meta['epochs']} timed "
+                f"fits per library after one warm-up, interleaved, order rotated each round; "
+                f"command: `{meta['command']}`"])
     L = []
     libs = [x for x in LIBS if any(x in r["libs"] for r in results.values())]
     peers = [x for x in ("sklearn", "torch", "deepstep_ref") if x in libs]
@@ -714,6 +821,7 @@ def report(results, meta):
     L.append(f"- {meta['epochs']} timed epochs (W3/W3L: blocks of {meta['block'] or '10/100'} iterations) after one "
              f"warm-up, interleaved round-robin, order rotated each round")
     L.append(f"- command: `{meta['command']}`")
+    L += report_dropin(dropin)
     return "\n".join(L)
 
 
@@ -722,6 +830,9 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    results = {k: v for k, v in results.items() if not WORKLOADS[k].get("dropin")}
+    if not results:
+        return
     libs = [x for x in LIBS if any(x in r["libs"] for r in results.values())]
     colors = {"deepstep": "#2a7ab9", "sklearn": "#f28e2b", "torch": "#c44e52",
               "deepstep_ref": "#9db9d3"}
@@ -755,7 +866,7 @@ def chart(results, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workloads", default="W1,W2,W3,W3L,W4,predict")
+    ap.add_argument("--workloads", default="W1,W2,W3,W3L,W4,predict,dropin-digits,dropin-W1")
     ap.add_argument("--libs", default="deepstep,sklearn,torch")
     ap.add_argument("--epochs", type=int, default=5, help="timed epochs (W3: blocks) per library")
     ap.add_argument("--block", type=int, default=None,
@@ -801,7 +912,10 @@ def main(argv=None):
             if name in args.workloads or (name == "W1" and "predict" in args.workloads):
                 data = WORKLOADS[name].get("data", name)
                 if not (tmp / f"{data}_X_train.npy").exists():
-                    make_data(data, WORKLOADS[data], tmp)
+                    if data == "digits":
+                        make_digits(tmp)
+                    else:
+                        make_data(data, WORKLOADS[data], tmp)
                 results[name] = run_workload(name, WORKLOADS[name], tmp, args, log)
                 later = [w for w in args.workloads if w in WORKLOADS and
                          WORKLOADS[w].get("data", w) == data and list(WORKLOADS).index(w) >
@@ -814,8 +928,9 @@ def main(argv=None):
     print("\n" + md)
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     (out / "results.md").write_text(md + "\n")
-    chart(results, out / "results.png")
-    print(f"\nwrote {out / 'results.md'}, {out / 'results.json'}, {out / 'results.png'}")
+    chart(results, out / "results.png")            # not drawn for the drop-in workloads alone
+    wrote = [out / f for f in ("results.md", "results.json", "results.png") if (out / f).exists()]
+    print("\nwrote " + ", ".join(str(f) for f in wrote))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Three parts, each in its own worker process (so peak memory, VmHWM, is its own):
   ``DeepNetwork.fit(h5["X"], y, epochs=1)`` with ``preprocess="standardize"``
   (so the scaler's streaming pass is in) is timed, with the peak resident
   memory. The throughput is compared with in-memory training on a 60000-row
-  file, both from memory and streamed from HDF5, interleaved.
+  file (``--fits-rows``), both from memory and streamed from HDF5, interleaved
+  (``--parts fits`` runs that comparison alone).
 * **m**: time per epoch of 784-256-128-10 (W1's network, batch 256, momentum)
   for m from 10^4 to 10^6 (in memory), with the floor of the same products.
 * **width**: 784-w-w-10 for w from 64 to 2048, m = 10000, batch 256.
@@ -93,13 +94,24 @@ def _floor_fn(dims, m, b=256):
 
 
 def _interleaved(fns, rounds):
+    """Medians of each function's wall time (what it returns) and of its CPU time (``KEY_cpu``).
+
+    At one thread the process's CPU time leaves out the time the process waited for a
+    core, so on a shared machine it is the steadier of the two for in-memory training
+    (the streamed epochs' CPU time adds the read-ahead thread's, so read their wall time).
+    """
     out = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
     for r in range(rounds):
         keys = list(fns)
         keys = keys[r % len(keys):] + keys[:r % len(keys)]
         for k in keys:
+            c = time.process_time()
             out[k].append(fns[k]())
-    return {k: float(np.median(v)) for k, v in out.items()}
+            cpu[k].append(time.process_time() - c)
+    res = {k: float(np.median(v)) for k, v in out.items()}
+    res.update({f"{k}_cpu": float(np.median(v)) for k, v in cpu.items()})
+    return res
 
 
 def part_m(args):
@@ -116,9 +128,10 @@ def part_m(args):
             net.fit(X.T, y, epochs=1, warm_start=True)
             return time.perf_counter() - t
         t = _interleaved({"deepstep": epoch, "floor": _floor_fn([784, 256, 128, 10], m)}, args.rounds)
-        res.append({"m": m, **t, "ratio": t["deepstep"] / t["floor"]})
-        print(f"  m={m:8d}  {t['deepstep']:.3f} s/epoch  floor {t['floor']:.3f}  x{res[-1]['ratio']:.2f}",
-              flush=True)
+        res.append({"m": m, **t, "ratio": t["deepstep"] / t["floor"],
+                    "ratio_cpu": t["deepstep_cpu"] / t["floor_cpu"]})
+        print(f"  m={m:8d}  {t['deepstep']:.3f} s/epoch  floor {t['floor']:.3f}  x{res[-1]['ratio']:.2f}"
+              f"  (CPU {t['deepstep_cpu']:.3f} / {t['floor_cpu']:.3f}  x{res[-1]['ratio_cpu']:.2f})", flush=True)
         del X, net
     return res
 
@@ -138,9 +151,10 @@ def part_width(args):
             net.fit(X.T, y, epochs=1, warm_start=True)
             return time.perf_counter() - t
         t = _interleaved({"deepstep": epoch, "floor": _floor_fn([784, w, w, 10], m)}, args.rounds)
-        res.append({"width": w, **t, "ratio": t["deepstep"] / t["floor"]})
-        print(f"  width={w:5d}  {t['deepstep']:.3f} s/epoch  floor {t['floor']:.3f}  x{res[-1]['ratio']:.2f}",
-              flush=True)
+        res.append({"width": w, **t, "ratio": t["deepstep"] / t["floor"],
+                    "ratio_cpu": t["deepstep_cpu"] / t["floor_cpu"]})
+        print(f"  width={w:5d}  {t['deepstep']:.3f} s/epoch  floor {t['floor']:.3f}  x{res[-1]['ratio']:.2f}"
+              f"  (CPU {t['deepstep_cpu']:.3f} / {t['floor_cpu']:.3f}  x{res[-1]['ratio_cpu']:.2f})", flush=True)
     return res
 
 
@@ -156,11 +170,25 @@ def part_stream(args, folder):
         t = time.perf_counter()
         net.fit(f["X"], y, epochs=1)                 # the scaler's pass, then one epoch
         first = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c, io = time.perf_counter(), time.process_time(), _read_bytes()
         net.fit(f["X"], y, epochs=1, warm_start=True)
         epoch = time.perf_counter() - t
+        epoch_cpu, epoch_disk = time.process_time() - c, _read_bytes() - io
     return {"m": m, "gb": m * 784 * 4 / 1e9, "first_fit_s": first, "epoch_s": epoch,
-            "rows_per_s": m / epoch, "peak_mb": bench.rss_mb(), "cost": net.history["cost"]}
+            "rows_per_s": m / epoch, "peak_mb": bench.rss_mb(), "cost": net.history["cost"],
+            "epoch_cpu_s": epoch_cpu, "epoch_disk_gb": epoch_disk / 1e9}
+
+
+def _read_bytes():
+    """Bytes this process has had read from storage (``/proc/self/io``: page-cache hits excluded)."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def part_fits(args, folder):
@@ -192,6 +220,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--parts", default="stream,m,width")
     ap.add_argument("--stream-gb", type=float, default=4.0)
+    ap.add_argument("--fits-rows", type=int, default=60000,
+                    help="rows of the file trained from memory and streamed, interleaved (parts stream, fits)")
     ap.add_argument("--m-values", default="10000,30000,100000,300000,1000000")
     ap.add_argument("--widths", default="64,128,256,512,1024,2048")
     ap.add_argument("--rounds", type=int, default=3)
@@ -239,12 +269,17 @@ def main(argv=None):
             m = int(args.stream_gb * 1e9 / (784 * 4))
             t = time.perf_counter()
             write_h5(tmp / "big.h5", m)
-            write_h5(tmp / "small.h5", 60000, seed=1)
+            write_h5(tmp / "small.h5", args.fits_rows, seed=1)
             results["write_s"] = time.perf_counter() - t
             print(f"wrote {m} rows ({m * 784 * 4 / 1e9:.2f} GB) in {results['write_s']:.0f} s", flush=True)
             results["stream"] = worker("stream", tmp)
             print("stream:", results["stream"], flush=True)
             (tmp / "big.h5").unlink()
+            results["fits"] = worker("fits", tmp)
+            print("memory vs stream:", results["fits"], flush=True)
+            save()
+        if "fits" in parts and "stream" not in parts:     # the interleaved comparison alone
+            write_h5(tmp / "small.h5", args.fits_rows, seed=1)
             results["fits"] = worker("fits", tmp)
             print("memory vs stream:", results["fits"], flush=True)
             save()

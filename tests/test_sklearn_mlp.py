@@ -289,3 +289,52 @@ def test_per_layer_activations_extra():
     assert not np.array_equal(mixed.coefs_[1], single.coefs_[1])
     with pytest.raises(ValueError, match="one per hidden layer"):
         MLPClassifier(activation=("tanh",), hidden_layer_sizes=(3, 3)).fit(X_bin, y_bin)
+
+
+# --- the fast stochastic loop keeps the numbers -------------------------------------------------------
+@pytest.mark.parametrize("kw", [dict(), dict(early_stopping=True), dict(shuffle=False, early_stopping=True)],
+                         ids=["shuffled", "early-stopping", "no-shuffle-early-stopping"])
+def test_rows_gathered_per_batch_or_per_epoch_give_the_same_fit(monkeypatch, kw):
+    """Large X is gathered batch by batch, small X once per epoch: the same rows in the same order.
+
+    Guards the per-batch path, which the suite's small data sets would otherwise never take.
+    """
+    import deepstep.sklearn.mlp as mlp
+
+    X, y = load_digits(n_class=4, return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+    w = np.random.default_rng(0).random(len(y)) + 0.5
+    kw = dict(hidden_layer_sizes=(16,), max_iter=4, batch_size=48, random_state=0, **kw)
+    fits = []
+    for limit in (mlp._EPOCH_GATHER_BYTES, -1):
+        monkeypatch.setattr(mlp, "_EPOCH_GATHER_BYTES", limit)
+        with warnings.catch_warnings():
+            _quiet()
+            fits.append(MLPClassifier(**kw).fit(X, y, sample_weight=w))
+    whole, per_batch = fits
+    for a, b in zip(whole.coefs_ + whole.intercepts_, per_batch.coefs_ + per_batch.intercepts_):
+        assert_array_equal(a, b)
+    assert whole.loss_curve_ == per_batch.loss_curve_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_loss_from_the_true_class_equals_the_full_loss_bit_for_bit(dtype, weighted):
+    """The loop's softmax loss reads only each column's true class; it must equal
+    ``_loss_sum``'s clipped cross-entropy over all classes exactly (loss_curve_ is compared)."""
+    import deepstep.sklearn.mlp as mlp
+
+    rng = np.random.default_rng(1)
+    k, n = 7, 300
+    Z = rng.standard_normal((k, n)) * 30                  # large logits: probabilities clipped at 0 and 1
+    AL = np.exp(Z - Z.max(axis=0))
+    AL = (AL / AL.sum(axis=0)).astype(dtype)
+    labels = rng.integers(0, k, n)
+    Y = np.zeros((n, k), dtype)
+    Y[np.arange(n), labels] = 1
+    w = rng.random(n).astype(dtype) if weighted else None
+    est = MLPClassifier()
+    est.out_activation_ = "softmax"
+    rows = mlp._EpochRows(np.zeros((n, 2), dtype), Y, w, softmax=True)
+    assert_array_equal(rows.labels, labels)
+    assert rows.softmax_loss_sum(AL, labels, w) == est._loss_sum(AL, Y.T, w)
