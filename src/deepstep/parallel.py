@@ -1,0 +1,238 @@
+"""Data-parallel training steps: each thread takes a share of a mini-batch's columns.
+
+With several BLAS threads, a step's matrix products run on every core but its
+elementwise passes (bias adds, activations, derivatives, the cost, the
+optimizer's update) run on one. When NumPy's BLAS has ``n >= 2`` threads and a
+step is large enough (:data:`MIN_FLOPS`), ``fit`` instead limits BLAS to one
+thread for the run (threadpoolctl; the user's limits come back afterwards,
+after an error or Ctrl-C too) and runs each step on ``n`` threads of its own:
+
+1. thread ``i`` runs the forward pass, the cost and the backward pass of the
+   batch's ``i``-th contiguous share of columns, with its own workspace and its
+   own gradient buffer (thread 0 uses the engine's ``grad``); the 1/m of the mean
+   is the whole batch's (``Engine.backward(weight_sum=...)``), the L2 gradient
+   is added once;
+2. the optimizer's update over the flat buffer is cut into ``n`` contiguous
+   shares; each thread sums the gradient buffers into ``grad`` and updates its
+   share, part by part, while the part is in cache (``Optimizer.step_split``).
+
+NumPy and BLAS release the GIL for their loops, and these threads sleep on a
+lock between steps rather than spin, so they do not fight OpenBLAS's own
+threads (which is why splitting only the elementwise passes did not pay:
+benchmarks/README.md).
+
+The arithmetic is the serial step's, except that each share's products sum
+over its own columns and the shares' gradients are then added: the results
+differ from one thread's in float rounding only, and are the same, bit for bit,
+for the same seed and the same number of threads. With one BLAS thread (or a
+small step, or while another thread's ``fit`` holds the pool) the step is the
+serial one, bit for bit as before. Dropout masks are drawn for the whole batch
+on the calling thread from the model's generator, so they are the serial
+path's masks.
+
+An interrupt (Ctrl-C) or an error in any thread reaches the caller only after
+every thread has finished its share, so the weights are always those after the
+last complete step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+
+import numpy as np
+
+from .regularization import l2_cost
+
+#: Floating-point operations of a step's products below which the step stays serial:
+#: handing out a step costs ~20-50 µs (two wake-ups), which only pays on steps of
+#: a millisecond or more (W2's 0.5 MFLOP steps stay serial; W1's 360 and W3's 300 do not).
+MIN_FLOPS = 20e6
+#: Columns (examples) each thread gets at least.
+MIN_COLUMNS = 8
+
+
+def step_flops(dims, m):
+    """The products of one training step on m examples: forward, dW, and dA but for the input layer."""
+    per = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+    return 2.0 * m * (3 * per - dims[0] * dims[1])
+
+
+# -- BLAS threads (threadpoolctl, imported when first needed) --------------------------
+_BLAS = []
+
+
+def _blas():
+    """The BLAS libraries' controller (built once: finding the libraries takes a few ms)."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController().select(user_api="blas"))
+    return _BLAS[0]
+
+
+def blas_threads() -> int:
+    """The threads NumPy's BLAS uses now (the largest count among the BLAS libraries loaded
+    when NumPy's own cannot be told apart); 1 when threadpoolctl sees none."""
+    libs = _blas().lib_controllers
+    mine = [lib for lib in libs if "numpy" in os.path.basename(os.path.dirname(lib.filepath or ""))]
+    counts = [int(lib.num_threads or 1) for lib in (mine or libs)]
+    return max(counts, default=1)
+
+
+# -- the threads ------------------------------------------------------------------------
+class _Pool:
+    """``threads`` daemon threads that run ``fn(i)`` for the shares of a step."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self._tasks, self._done = queue.SimpleQueue(), queue.SimpleQueue()
+        for _ in range(threads):
+            threading.Thread(target=self._serve, daemon=True, name="deepstep-step").start()
+
+    def _serve(self):
+        while True:
+            fn, i, err = self._tasks.get()
+            try:
+                if np.geterr() != err:       # the caller's floating-point error handling
+                    np.seterr(**err)
+                fn(i)
+                self._done.put(None)
+            except BaseException as exc:  # handed back to the caller
+                self._done.put(exc)
+
+    def run(self, fn, n, here=True):
+        """Call ``fn(i)`` for ``i`` in ``range(n)``, ``fn(0)`` on this thread when ``here``.
+
+        Returns when every call has finished, also when one raised or an
+        interrupt arrived meanwhile; then raises the first error.
+        """
+        err = np.geterr()
+        first = 1 if here else 0
+        for i in range(first, n):
+            self._tasks.put((fn, i, err))
+        error = None
+        if here:
+            try:
+                fn(0)
+            except BaseException as exc:
+                error = exc
+        pending = n - first
+        while pending:
+            try:
+                result = self._done.get()
+            except BaseException as exc:   # Ctrl-C while waiting: the shares still finish first
+                error = error or exc
+                continue
+            pending -= 1
+            if result is not None and error is None:
+                error = result
+        if error is not None:
+            raise error
+
+
+_POOLS: dict = {}
+_BUSY = threading.Lock()     # one data-parallel run at a time (the pools and the BLAS limit are shared)
+
+
+def _pool(n):
+    pool = _POOLS.get(n)
+    if pool is None:
+        pool = _POOLS[n] = _Pool(n)
+    return pool
+
+
+def threads_for(dims, batch_size):
+    """Threads a step of ``batch_size`` examples runs on: NumPy's BLAS threads, or 1 (serial)."""
+    if step_flops(dims, batch_size) < MIN_FLOPS:
+        return 1
+    return max(1, min(blas_threads(), batch_size // MIN_COLUMNS))
+
+
+@contextlib.contextmanager
+def session(engine, optimizer, batch_size):
+    """A :class:`DataParallel` for a run's steps, or None where they stay serial.
+
+    While it is open, BLAS runs one thread per caller; on leaving (return,
+    error, interrupt) the limits before it are restored.
+    """
+    n = threads_for(engine.dims, batch_size)
+    if n < 2 or not _BUSY.acquire(blocking=False):
+        yield None
+        return
+    try:
+        with _blas().limit(limits=1):
+            yield DataParallel(engine, optimizer, _pool(n))
+    finally:
+        _BUSY.release()
+
+
+class DataParallel:
+    """A step's passes on ``pool.threads`` shares of the batch's columns, then the update."""
+
+    def __init__(self, engine, optimizer, pool):
+        self.pool, self.n = pool, pool.threads
+        self.engine, self.optimizer = engine, optimizer
+        self.engines = [engine, *engine.replicas(self.n - 1)]
+        self._uniform = {}
+
+    def covers(self, m):
+        """Whether a batch of m examples is worth splitting (the last, short batch may not be)."""
+        return m >= self.n * MIN_COLUMNS and step_flops(self.engine.dims, m) >= MIN_FLOPS
+
+    def _uniforms(self, m, keep_prob, rng):
+        """The batch's dropout draws, layer by layer in the serial path's order and shapes."""
+        U = self._uniform.get(m)
+        if U is None:
+            if len(self._uniform) > 2:
+                self._uniform.clear()
+            dims, dtype = self.engine.dims, self.engine.dtype
+            U = self._uniform[m] = [np.empty((dims[l], m), dtype) for l in range(1, len(dims) - 1)]
+        for u in U:
+            rng.random(out=u, dtype=self.engine.dtype)
+        return U
+
+    def gradients(self, X, Y, keep_prob=1.0, rng=None, l2=0.0, weights=None):
+        """Forward, cost and backward of X (n[0], m), Y (n[L], m) on the threads.
+
+        Returns ``(cost, outputs)``: the batch's cost (the serial step's value up
+        to rounding) and each share's ``(A[L], Y, weights)`` for the running
+        accuracy. The gradients wait in the engines' buffers for :meth:`update`.
+        """
+        m, n = X.shape[1], self.n
+        bounds = [m * i // n for i in range(n + 1)]
+        U = self._uniforms(m, keep_prob, rng) if keep_prob < 1.0 else None
+        total = m if weights is None else float(np.sum(weights))
+        sums, outputs = [0.0] * n, [None] * n
+        dropout = keep_prob < 1.0
+
+        def share(i):
+            eng, lo, hi = self.engines[i], bounds[i], bounds[i + 1]
+            Xi, Yi = X[:, lo:hi], Y[:, lo:hi]
+            wi = None if weights is None else weights[lo:hi]
+            ws = eng.workspace(hi - lo, dropout)
+            AL = eng.forward(Xi, ws, keep_prob, uniforms=None if U is None else [u[:, lo:hi] for u in U])
+            if wi is None:
+                sums[i] = eng.cost(AL, Yi, ws=ws) * (hi - lo)
+            else:
+                wsum = float(np.sum(wi))
+                sums[i] = eng.cost(AL, Yi, weights=wi) * wsum if wsum > 0 else 0.0
+            eng.backward(Xi, Yi, ws, l2 if i == 0 else 0.0, keep_prob, wi, weight_sum=total)
+            outputs[i] = (AL, Yi, wi)
+
+        self.pool.run(share, n)
+        cost = sum(sums) / total
+        if l2:
+            cost += l2_cost(self.engine.W, l2, total)
+        return cost, outputs
+
+    def update(self, lr):
+        """The optimizer's step with the sum of the shares' gradients, on the threads.
+
+        The calling thread only waits, so an interrupt cannot stop the update
+        half-way: the weights are those before the step or after it.
+        """
+        self.optimizer.step_split(self.engine.theta, [e.grad for e in self.engines], lr,
+                                  self.n, lambda fn, n: self.pool.run(fn, n, here=False))
