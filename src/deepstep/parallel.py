@@ -83,52 +83,60 @@ def blas_threads() -> int:
 
 
 # -- the threads ------------------------------------------------------------------------
+_PENDING = object()
+
+
 class _Pool:
     """``threads`` daemon threads that run ``fn(i)`` for the shares of a step."""
 
     def __init__(self, threads):
         self.threads = threads
-        self._tasks, self._done = queue.SimpleQueue(), queue.SimpleQueue()
+        self._tasks, self._woken = queue.SimpleQueue(), queue.SimpleQueue()
         for _ in range(threads):
             threading.Thread(target=self._serve, daemon=True, name="deepstep-step").start()
 
     def _serve(self):
         while True:
-            fn, i, err = self._tasks.get()
+            fn, i, err, status = self._tasks.get()
             try:
                 if np.geterr() != err:       # the caller's floating-point error handling
                     np.seterr(**err)
                 fn(i)
-                self._done.put(None)
+                status[i] = None
             except BaseException as exc:  # handed back to the caller
-                self._done.put(exc)
+                status[i] = exc
+            self._woken.put(i)
 
     def run(self, fn, n, here=True):
         """Call ``fn(i)`` for ``i`` in ``range(n)``, ``fn(0)`` on this thread when ``here``.
 
         Returns when every call has finished, also when one raised or an
-        interrupt arrived meanwhile; then raises the first error.
+        interrupt (KeyboardInterrupt) arrived meanwhile; then raises the first
+        error. What has finished is read from ``status``, which each call sets
+        before waking the caller; the wake-ups only end the waits, because an
+        interrupt may arrive just after a wait took one.
         """
         err = np.geterr()
         first = 1 if here else 0
-        for i in range(first, n):
-            self._tasks.put((fn, i, err))
-        error = None
-        if here:
-            try:
+        status = [_PENDING] * n
+        posted, error = first, None
+        try:
+            for i in range(first, n):
+                posted = i + 1
+                self._tasks.put((fn, i, err, status))
+            if here:
                 fn(0)
-            except BaseException as exc:
-                error = exc
-        pending = n - first
-        while pending:
+        except BaseException as exc:
+            error = exc
+        while True:
             try:
-                result = self._done.get()
-            except BaseException as exc:   # Ctrl-C while waiting: the shares still finish first
+                if all(status[i] is not _PENDING for i in range(first, posted)):
+                    break
+                self._woken.get()
+            except BaseException as exc:    # Ctrl-C while waiting: the shares still finish first
                 error = error or exc
-                continue
-            pending -= 1
-            if result is not None and error is None:
-                error = result
+        for i in range(first, posted):
+            error = error or status[i]
         if error is not None:
             raise error
 
