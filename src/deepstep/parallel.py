@@ -202,8 +202,11 @@ class DataParallel:
             rng.random(out=u, dtype=self.engine.dtype)
         return U
 
-    def gradients(self, X, Y, keep_prob=1.0, rng=None, l2=0.0, weights=None):
+    def gradients(self, X, Y, keep_prob=1.0, rng=None, l2=0.0, weights=None, fill=None):
         """Forward, cost and backward of X (n[0], m), Y (n[L], m) on the threads.
+
+        ``fill(lo, hi)``, optional: called by each thread first, to gather its
+        columns lo..hi of X (the batch's rows gathered in parallel too).
 
         Returns ``(cost, outputs)``: the batch's cost (the serial step's value up
         to rounding) and each share's ``(A[L], Y, weights)`` for the running
@@ -218,6 +221,8 @@ class DataParallel:
 
         def share(i):
             eng, lo, hi = self.engines[i], bounds[i], bounds[i + 1]
+            if fill is not None:
+                fill(lo, hi)
             Xi, Yi = X[:, lo:hi], Y[:, lo:hi]
             wi = None if weights is None else weights[lo:hi]
             ws = eng.workspace(hi - lo, dropout)

@@ -256,6 +256,26 @@ class _Rows:
             Yr.take(idx, axis=0, out=yb, mode="clip")
         return xb.T, yb.T                               # (n_x, k), (n_y, k) views
 
+    def batch_shares(self, perm, start, stop):
+        """``(X, Y, fill)``: ``batch``'s views with Y gathered and X's rows left to
+        ``fill(lo, hi)``, which gathers columns lo..hi (None: nothing to gather)."""
+        Xr = self.Xr
+        if perm is None:
+            return (*self.batch(perm, start, stop), None)
+        k = stop - start
+        buf = self._buf.get(k)
+        if buf is None:
+            buf = self._buf[k] = (np.empty((k, Xr.shape[1]), Xr.dtype),
+                                  np.empty((k, self.Yr.shape[1]), self.Yr.dtype))
+        xb, yb = buf
+        idx = perm[start:stop]
+        self.Yr.take(idx, axis=0, out=yb, mode="clip")
+
+        def fill(lo, hi):
+            Xr.take(idx[lo:hi], axis=0, out=xb[lo:hi], mode="clip")
+
+        return xb.T, yb.T, fill
+
 
 def _helpers():
     from .engine import helpers
@@ -324,12 +344,16 @@ def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_g
         while state.position < m:
             start = state.position
             end = min(start + bs, m)
-            X, Y = rows.batch(perm, start, end)
+            split = par is not None and par.covers(end - start)
+            if split and hasattr(rows, "batch_shares"):       # each thread gathers its share's rows
+                X, Y, fill = rows.batch_shares(perm, start, end)
+            else:
+                (X, Y), fill = rows.batch(perm, start, end), None
             wb = None if wr is None else (wr[start:end] if perm is None else wr[perm[start:end]])
             for hook in batch_begin:
                 hook(state)
-            if par is not None and par.covers(end - start):
-                cost, outputs = par.gradients(X, Y, keep, rng, l2, wb)
+            if split:
+                cost, outputs = par.gradients(X, Y, keep, rng, l2, wb, fill)
                 if not math.isfinite(cost):
                     raise _diverged(parts, f"the cost became {cost}", state, last_good)
                 state.batch_cost = cost
