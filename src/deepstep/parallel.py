@@ -47,8 +47,9 @@ import numpy as np
 from .regularization import l2_cost
 
 #: Floating-point operations of a step's products below which the step stays serial:
-#: handing out a step costs ~20-50 µs (two wake-ups), which only pays on steps of
-#: a millisecond or more (W2's 0.5 MFLOP steps stay serial; W1's 360 and W3's 300 do not).
+#: a step handed out costs two thread wake-ups, which pays only on steps of a
+#: millisecond or so (W2's 0.4 MFLOP steps stay serial; W1's 360 and W3's 300 do not;
+#: benchmarks/README.md, round 3).
 MIN_FLOPS = 20e6
 #: Columns (examples) each thread gets at least.
 MIN_COLUMNS = 8
