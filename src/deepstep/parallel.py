@@ -168,7 +168,8 @@ def session(engine, optimizer, batch_size):
     error, interrupt) the limits before it are restored.
     """
     n = threads_for(engine.dims, batch_size)
-    if n < 2 or not _BUSY.acquire(blocking=False):
+    if n < 2 or not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")) \
+            or not _BUSY.acquire(blocking=False):
         yield None
         return
     try:
