@@ -124,8 +124,11 @@ def test_shares_gradient_equals_the_serial_gradient(threads):
     eng.forward(Xb, ws, 0.8, rng_a)
     serial_cost = eng.cost(ws.A[-1], Y, 0.2, w)
     serial_grad = eng.backward(Xb, Y, ws, 0.2, 0.8, w).copy()
-    dp = parallel.DataParallel(eng, net.optimizer, parallel._pool(2))
-    cost, _ = dp.gradients(Xb, Y, 0.8, rng_b, 0.2, w)
+    pool = parallel._pool(2)
+    try:
+        cost, _ = parallel.DataParallel(eng, net.optimizer, pool).gradients(Xb, Y, 0.8, rng_b, 0.2, w)
+    finally:
+        parallel._release(pool)
     summed = eng.grad + eng.replicas(1)[0].grad
     assert_allclose(summed, serial_grad, rtol=1e-12, atol=1e-15)
     assert cost == pytest.approx(serial_cost, rel=1e-12)
@@ -276,3 +279,31 @@ def test_small_steps_and_one_blas_thread_stay_serial(monkeypatch):
     monkeypatch.setattr(parallel, "blas_threads", lambda: 1)
     _fit(X, y)
     assert calls == []
+
+
+def test_runs_in_several_threads_at_once_each_get_their_own_shares_and_the_limit_comes_back(threads):
+    """A threaded search: runs overlapping in time give what each gives alone, and the last one
+    to end restores the BLAS limits (the first to end must not lift them under the others)."""
+    X, y = _data()
+    calls = threads(2)
+    alone = [_fit(X, y, seed=s, epochs=4)[0].engine.theta for s in range(3)]
+    calls.clear()
+    before = _blas_now()
+    got = [None] * 3
+    errors = []
+
+    def one(s):
+        try:
+            got[s] = _fit(X, y, seed=s, epochs=4)[0].engine.theta
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=one, args=(s,)) for s in range(3)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert not errors and calls and set(calls) == {2}
+    for a, b in zip(alone, got):
+        assert_array_equal(a, b)
+    assert _blas_now() == before

@@ -142,41 +142,65 @@ class _Pool:
             raise error
 
 
-_POOLS: dict = {}
-_BUSY = threading.Lock()     # one data-parallel run at a time (the pools and the BLAS limit are shared)
+# Runs in other threads at the same time (a threaded search, say) share one BLAS limit: the
+# first run to start sets it and remembers the user's thread count, the last to end restores
+# it, and meanwhile every run decides from the user's count, not the limit another set.
+_LOCK = threading.Lock()
+_ACTIVE = {"runs": 0, "threads": 1, "limiter": None}
+_FREE: dict = {}             # idle pools by thread count; a run takes one of its own
 
 
 def _pool(n):
-    pool = _POOLS.get(n)
-    if pool is None:
-        pool = _POOLS[n] = _Pool(n)
-    return pool
+    """An idle pool of n threads (made when none is free); hand it back with ``_release``."""
+    free = _FREE.setdefault(n, [])
+    return free.pop() if free else _Pool(n)
+
+
+def _release(pool):
+    _FREE.setdefault(pool.threads, []).append(pool)
+
+
+def _user_threads():
+    return _ACTIVE["threads"] if _ACTIVE["runs"] else blas_threads()
 
 
 def threads_for(dims, batch_size):
-    """Threads a step of ``batch_size`` examples runs on: NumPy's BLAS threads, or 1 (serial)."""
+    """Threads a step of ``batch_size`` examples runs on: NumPy's BLAS threads (the user's
+    setting, also while other runs hold the limit), or 1 (serial)."""
     if step_flops(dims, batch_size) < MIN_FLOPS:
         return 1
-    return max(1, min(blas_threads(), batch_size // MIN_COLUMNS))
+    with _LOCK:
+        threads = _user_threads()
+    return max(1, min(threads, batch_size // MIN_COLUMNS))
 
 
 @contextlib.contextmanager
 def session(engine, optimizer, batch_size):
     """A :class:`DataParallel` for a run's steps, or None where they stay serial.
 
-    While it is open, BLAS runs one thread per caller; on leaving (return,
-    error, interrupt) the limits before it are restored.
+    While it is open, BLAS runs one thread per caller; when the last open
+    session closes (return, error, interrupt) the limits before the first are
+    restored.
     """
     n = threads_for(engine.dims, batch_size)
-    if n < 2 or not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")) \
-            or not _BUSY.acquire(blocking=False):
+    if n < 2 or not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")):
         yield None
         return
+    with _LOCK:
+        if _ACTIVE["runs"] == 0:
+            _ACTIVE["threads"] = blas_threads()
+            _ACTIVE["limiter"] = _blas().limit(limits=1)
+        _ACTIVE["runs"] += 1
+        pool = _pool(n)
     try:
-        with _blas().limit(limits=1):
-            yield DataParallel(engine, optimizer, _pool(n))
+        yield DataParallel(engine, optimizer, pool)
     finally:
-        _BUSY.release()
+        with _LOCK:
+            _release(pool)
+            _ACTIVE["runs"] -= 1
+            if _ACTIVE["runs"] == 0:
+                limiter, _ACTIVE["limiter"] = _ACTIVE["limiter"], None
+                limiter.restore_original_limits()
 
 
 class DataParallel:
