@@ -307,3 +307,19 @@ def test_runs_in_several_threads_at_once_each_get_their_own_shares_and_the_limit
     for a, b in zip(alone, got):
         assert_array_equal(a, b)
     assert _blas_now() == before
+
+
+def test_a_model_trained_in_parallel_pickles_and_trains_on(threads):
+    """The replicas and the optimizer's share views are rebuilt, not pickled (they would
+    become copies of theta instead of views of it)."""
+    import pickle
+
+    X, y = _data()
+    threads(2)
+    net, _ = _fit(X, y)
+    again = pickle.loads(pickle.dumps(net))
+    assert "_replicas" not in again.engine.__dict__
+    assert_array_equal(again.engine.theta, net.engine.theta)
+    net.fit(X, y, epochs=1, warm_start=True)
+    again.fit(X, y, epochs=1, warm_start=True)
+    assert_array_equal(again.engine.theta, net.engine.theta)
