@@ -225,7 +225,7 @@ class Engine:
     # them into separate arrays, so they are rebuilt on unpickling.
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("W", "b", "dW", "db", "grad", "_ws", "_finite"):   # the gradient is rebuilt as zeros
+        for key in ("W", "b", "dW", "db", "grad", "_ws", "_finite", "_replicas"):   # the gradient is rebuilt as zeros
             state.pop(key, None)
         return state
 
@@ -255,6 +255,20 @@ class Engine:
             self._finite = (weakref.ref(X), _geometry(X))
         except TypeError:               # not weak-referenceable: check every time
             self._finite = None
+
+    def replicas(self, n):
+        """``n`` engines over the same parameters (``theta``, ``W``, ``b`` shared), each with its
+        own gradient buffer and workspaces: one per thread of a data-parallel step
+        (:mod:`deepstep.parallel`). Made once and kept with the engine."""
+        have = self.__dict__.setdefault("_replicas", [])
+        while len(have) < n:
+            r = object.__new__(type(self))
+            r.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_replicas", "_finite")})
+            r.grad = np.zeros_like(self.theta)
+            r.dW, r.db = r._views(r.grad)
+            r._ws = {}
+            have.append(r)
+        return have[:n]
 
     def _views(self, flat):
         Ws, bs, i = [], [], 0
@@ -293,8 +307,12 @@ class Engine:
         return ws
 
     # -- passes ------------------------------------------------------------------
-    def forward(self, X, ws, keep_prob=1.0, rng=None):
-        """A[L] for X of shape (n[0], m) (any memory order). Fills ``ws``."""
+    def forward(self, X, ws, keep_prob=1.0, rng=None, uniforms=None):
+        """A[L] for X of shape (n[0], m) (any memory order). Fills ``ws``.
+
+        Dropout draws its uniforms from ``rng``, or takes them from ``uniforms``
+        (one (n[l], m) array per hidden layer, drawn beforehand).
+        """
         A = X
         last = self.L - 1
         Ws, bs, acts = self.W, self.b, self.acts
@@ -310,8 +328,9 @@ class Engine:
             else:
                 A = acts[l].forward(Z, out=ws.A[l])
             if keep_prob < 1.0 and l < last:
-                rng.random(out=ws.U[l], dtype=self.dtype)
-                np.less(ws.U[l], keep_prob, out=ws.D[l], casting="unsafe")
+                if uniforms is None:
+                    rng.random(out=ws.U[l], dtype=self.dtype)
+                np.less(ws.U[l] if uniforms is None else uniforms[l], keep_prob, out=ws.D[l], casting="unsafe")
                 A = dropout_apply(A, ws.D[l], keep_prob, out=ws.Ad[l])
         return A
 

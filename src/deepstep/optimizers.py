@@ -130,7 +130,7 @@ class Optimizer:
         self.t = 0
         self.state = {k: np.zeros_like(like) for k in self.slots}
         self._tmp = [np.empty_like(like) for _ in range(self.temps)]
-        self._parts = None
+        self._parts = self._split = None
 
     def step(self, param, grad, lr):
         self.t += 1
@@ -147,6 +147,50 @@ class Optimizer:
         from .engine import helpers
 
         helpers().split(run, len(parts), min_part=2)
+
+    def step_split(self, param, grads, lr, shares, run):
+        """One step with the gradient ``grads[0] + grads[1] + ...``, in ``shares`` contiguous shares.
+
+        Each share adds the other buffers into ``grads[0]``, part by part and in
+        their order (the same sum for the same number of buffers), and updates
+        the part while it is in cache. ``run(fn, shares)`` calls ``fn(i)`` for
+        every share, e.g. on threads (:mod:`deepstep.parallel`). With one
+        gradient buffer the numbers are :meth:`step`'s.
+        """
+        self.t += 1
+        views = self._shares(param, grads, shares)
+        apply = self._apply
+
+        def share(i):
+            for p, gs, st, tmp in views[i]:
+                g = gs[0]
+                for other in gs[1:]:
+                    g += other
+                apply(p, g, lr, st, tmp)
+
+        run(share, shares)
+
+    def _shares(self, param, grads, shares):
+        """Per share, the views of (param, grads, state, temps) per part; made once per buffer set."""
+        key = (param, *grads)
+        cached = getattr(self, "_split", None)
+        if cached is not None and cached[1] == shares and len(cached[0]) == len(key) \
+                and all(a is b for a, b in zip(cached[0], key)):
+            return cached[2]
+        size = param.size
+        part = max(1, min(_PART, -(-size // shares)))
+        bounds = list(range(0, size, part)) + [size]
+        n_parts = len(bounds) - 1
+        views = []
+        for i in range(shares):
+            mine = []
+            for j in range(n_parts * i // shares, n_parts * (i + 1) // shares):
+                sl = slice(bounds[j], bounds[j + 1])
+                mine.append((param[sl], [g[sl] for g in grads], {k: v[sl] for k, v in self.state.items()},
+                             [t[sl] for t in self._tmp]))
+            views.append(mine)
+        self._split = (key, shares, views)
+        return views
 
     def _partition(self, param, grad):
         """Views of (param, grad, state, temps) per part, made once per buffer pair."""
@@ -172,12 +216,12 @@ class Optimizer:
     # The parts' views hold the state arrays; a pickled copy rebuilds them.
     def __getstate__(self):
         d = self.__dict__.copy()
-        d["_parts"] = None
+        d["_parts"] = d["_split"] = None
         return d
 
     def __setstate__(self, d):
         self.__dict__.update(d)
-        self._parts = None
+        self._parts = self._split = None
         tmp = d.get("_tmp")
         if isinstance(tmp, np.ndarray):          # pickled before the temps became a list
             self._tmp = [tmp] + [np.empty_like(tmp) for _ in range(self.temps - 1)]

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import parallel
 from .callbacks import Callback
 from .errors import TrainingDiverged
 from .optimizers import SCHEDULES
@@ -181,8 +182,9 @@ def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=N
     # e^(very negative) -> 0 in the sigmoid and softmax, is the right limit.)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         try:
-            interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good,
-                                None if sample_weight is None else np.asarray(sample_weight))
+            with parallel.session(eng, parts.optimizer, bs) as par:
+                interrupted = _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good,
+                                    None if sample_weight is None else np.asarray(sample_weight), par)
             # The last step can leave non-finite weights behind a finite cost: never return them.
             if not _all_finite(eng.theta):
                 state.perm = None
@@ -254,6 +256,26 @@ class _Rows:
             Yr.take(idx, axis=0, out=yb, mode="clip")
         return xb.T, yb.T                               # (n_x, k), (n_y, k) views
 
+    def batch_shares(self, perm, start, stop):
+        """``(X, Y, fill)``: ``batch``'s views with Y gathered and X's rows left to
+        ``fill(lo, hi)``, which gathers columns lo..hi (None: nothing to gather)."""
+        Xr = self.Xr
+        if perm is None:
+            return (*self.batch(perm, start, stop), None)
+        k = stop - start
+        buf = self._buf.get(k)
+        if buf is None:
+            buf = self._buf[k] = (np.empty((k, Xr.shape[1]), Xr.dtype),
+                                  np.empty((k, self.Yr.shape[1]), self.Yr.dtype))
+        xb, yb = buf
+        idx = perm[start:stop]
+        self.Yr.take(idx, axis=0, out=yb, mode="clip")
+
+        def fill(lo, hi):
+            Xr.take(idx[lo:hi], axis=0, out=xb[lo:hi], mode="clip")
+
+        return xb.T, yb.T, fill
+
 
 def _helpers():
     from .engine import helpers
@@ -293,8 +315,12 @@ def _diverged(parts, what, state, last_good):
     )
 
 
-def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good, wr=None):
-    """The docstring's loop: epochs of batches (gather, forward, cost, backward, step)."""
+def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_good, wr=None, par=None):
+    """The docstring's loop: epochs of batches (gather, forward, cost, backward, step).
+
+    ``par``, a :class:`deepstep.parallel.DataParallel`: the batches it covers run
+    their passes and update on its threads, in the same order of events.
+    """
     hp, eng, opt, rng = parts.hp, parts.engine, parts.optimizer, parts.rng
     now = parts.current_hp or (lambda: parts.hp)
     m = rows.m
@@ -318,26 +344,37 @@ def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_g
         while state.position < m:
             start = state.position
             end = min(start + bs, m)
-            X, Y = rows.batch(perm, start, end)
+            split = par is not None and par.covers(end - start)
+            if split and hasattr(rows, "batch_shares"):       # each thread gathers its share's rows
+                X, Y, fill = rows.batch_shares(perm, start, end)
+            else:
+                (X, Y), fill = rows.batch(perm, start, end), None
             wb = None if wr is None else (wr[start:end] if perm is None else wr[perm[start:end]])
             for hook in batch_begin:
                 hook(state)
-            ws = eng.workspace(end - start, dropout)
-            AL = eng.forward(X, ws, keep, rng)
-            cost = eng.cost(AL, Y, l2, wb, ws=ws)
-            if not math.isfinite(cost):
-                raise _diverged(parts, f"the cost became {cost}", state, last_good)
-            state.batch_cost = cost
-            tally.add(state, cost, AL, Y, wb)
-            eng.backward(X, Y, ws, l2, keep, wb)
-            opt.step(eng.theta, eng.grad, state.lr)
+            if split:
+                cost, outputs = par.gradients(X, Y, keep, rng, l2, wb, fill)
+                if not math.isfinite(cost):
+                    raise _diverged(parts, f"the cost became {cost}", state, last_good)
+                state.batch_cost = cost
+                tally.add_shares(state, cost, outputs, end - start, wb)
+                par.update(state.lr)
+            else:
+                ws = eng.workspace(end - start, dropout)
+                AL = eng.forward(X, ws, keep, rng)
+                cost = eng.cost(AL, Y, l2, wb, ws=ws)
+                if not math.isfinite(cost):
+                    raise _diverged(parts, f"the cost became {cost}", state, last_good)
+                state.batch_cost = cost
+                tally.add(state, cost, AL, Y, wb)
+                eng.backward(X, Y, ws, l2, keep, wb)
+                opt.step(eng.theta, eng.grad, state.lr)
             state.position = end
             for cb in callbacks:
                 cb.on_batch_end(state)
             if now() is not hp:     # changed by a callback: the next batch uses the new rate
                 hp = now()
                 lr = SCHEDULES[hp.lr_schedule](hp.learning_rate, state.epoch, hp.decay_rate, hp.decay_interval)
-                state.lr = lr
                 state.lr = lr
             if stop is not None and stop():
                 if state.position < m:
@@ -380,6 +417,16 @@ class _Tally:
                 state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
             else:
                 state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
+
+    def add_shares(self, state, cost, outputs, m, wb=None):
+        """``add`` for a batch of m examples whose outputs come in shares ``(A[L], Y, weights)``."""
+        state.cost_sum += cost * (m if wb is None else float(wb.sum()))
+        if self.classify:
+            for AL, Y, _ in outputs:
+                if self.sigmoid:
+                    state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
+                else:
+                    state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
 
     def logs(self, state, lr, m):
         logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / self.total}

@@ -1,0 +1,325 @@
+"""Data-parallel training steps (deepstep.parallel): close to the serial step, deterministic per
+thread count, errors and interrupts surfacing in the caller with the weights of the last whole step."""
+
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from threadpoolctl import threadpool_info
+
+from deepstep import Callback, DeepNetwork, parallel, sources
+from deepstep.targets import TargetEncoder
+
+
+def _blas_now():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """``threads(n)``: steps of any size run on n threads (1: the serial step); returns a step counter."""
+    calls = []
+    real = parallel.DataParallel.gradients
+
+    def counted(self, *a, **kw):
+        calls.append(self.n)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(parallel.DataParallel, "gradients", counted)
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 0)
+
+    def use(n):
+        monkeypatch.setattr(parallel, "blas_threads", lambda: n)
+        calls.clear()
+        return calls
+
+    return use
+
+
+def _data(m=120, n_x=12, seed=0, classes=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_x, m))
+    y = (X[0] > 0).astype(int) + (X[1] > 0.5) if classes == 3 else (X[0] + X[1] > 0).astype(int)
+    return X, y
+
+
+def _fit(X, y, fit_kw=None, **kw):
+    base = {"layers": (10, 6), "epochs": 3, "batch_size": 40, "learning_rate": 0.05, "seed": 2,
+            "dtype": "float64", "preprocess": "none"}
+    base.update(kw)
+    net = DeepNetwork(**base)
+    history = net.fit(X, y, **(fit_kw or {}))
+    return net, np.array(history["cost"])
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "rmsprop", "adam"])
+@pytest.mark.parametrize("batch_size", [40, "full"])
+def test_parallel_steps_match_the_serial_ones_up_to_rounding(threads, optimizer, batch_size):
+    X, y = _data()
+    kw = {"optimizer": optimizer, "batch_size": batch_size}
+    calls = threads(1)
+    serial, cost1 = _fit(X, y, **kw)
+    assert calls == []                                 # one BLAS thread: the serial step
+    calls = threads(2)
+    par, cost2 = _fit(X, y, **kw)
+    assert calls and set(calls) == {2}                 # every step ran in two shares
+    assert_allclose(cost2, cost1, rtol=1e-10)
+    assert_allclose(par.engine.theta, serial.engine.theta, rtol=1e-7, atol=1e-9)
+    assert par.optimizer.t == serial.optimizer.t
+    for key, value in serial.optimizer.state.items():
+        assert_allclose(par.optimizer.state[key], value, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_results_are_the_same_bit_for_bit_for_a_given_thread_count(threads, n):
+    X, y = _data()
+    w = np.random.default_rng(5).random(X.shape[1])
+    kw = {"keep_prob": 0.7, "l2": 0.1, "optimizer": "adam", "dtype": "float32"}
+    threads(n)
+    a, ca = _fit(X, y, {"sample_weight": w}, **kw)
+    b, cb = _fit(X, y, {"sample_weight": w}, **kw)
+    assert_array_equal(a.engine.theta, b.engine.theta)
+    assert_array_equal(ca, cb)
+    threads(1)
+    c, cc = _fit(X, y, {"sample_weight": w}, **kw)
+    assert_allclose(cc, ca, rtol=1e-5)
+
+
+def test_dropout_masks_are_the_serial_paths(threads):
+    """Masks come from the model's generator, drawn for the whole batch: the same draws, in the same order."""
+    X, y = _data()
+    threads(1)
+    serial, c1 = _fit(X, y, keep_prob=0.6)
+    threads(2)
+    par, c2 = _fit(X, y, keep_prob=0.6)
+    assert par.rng_states()["train"] == serial.rng_states()["train"]
+    assert_allclose(c2, c1, rtol=1e-10)              # other masks would change the costs by far more
+    assert_allclose(par.engine.theta, serial.engine.theta, rtol=1e-7, atol=1e-9)
+
+
+def test_sample_weights_and_l2_match_the_serial_step(threads):
+    X, y = _data()
+    w = np.random.default_rng(1).random(X.shape[1])
+    w[:25] = 0                                       # a whole share of the first batch weighs nothing
+    threads(1)
+    serial, c1 = _fit(X, y, {"sample_weight": w}, l2=0.3)
+    threads(2)
+    par, c2 = _fit(X, y, {"sample_weight": w}, l2=0.3)
+    assert_allclose(c2, c1, rtol=1e-10)
+    assert_allclose(par.engine.theta, serial.engine.theta, rtol=1e-7, atol=1e-9)
+
+
+def test_shares_gradient_equals_the_serial_gradient(threads):
+    """The summed shares' gradient is the batch's gradient (float64), weights, L2 and dropout included."""
+    X, y = _data(m=50)
+    net, _ = _fit(X, y, epochs=1)
+    eng = net.engine
+    Xb, Y = X, net.targets.encode_rows(y, "float64").T
+    w = np.random.default_rng(3).random(50)
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    ws = eng.workspace(50, True)
+    eng.forward(Xb, ws, 0.8, rng_a)
+    serial_cost = eng.cost(ws.A[-1], Y, 0.2, w)
+    serial_grad = eng.backward(Xb, Y, ws, 0.2, 0.8, w).copy()
+    pool = parallel._pool(2)
+    try:
+        cost, _ = parallel.DataParallel(eng, net.optimizer, pool).gradients(Xb, Y, 0.8, rng_b, 0.2, w)
+    finally:
+        parallel._release(pool)
+    summed = eng.grad + eng.replicas(1)[0].grad
+    assert_allclose(summed, serial_grad, rtol=1e-12, atol=1e-15)
+    assert cost == pytest.approx(serial_cost, rel=1e-12)
+
+
+def test_blas_limits_are_restored_after_fit_and_after_an_error(threads):
+    X, y = _data()
+    before = _blas_now()
+    seen = []
+
+    class Look(Callback):
+        def on_batch_end(self, state):
+            seen.append(_blas_now())
+
+    threads(2)
+    _fit(X, y, {"callbacks": [Look()]}, epochs=1)
+    assert seen and all(set(s) <= {1} for s in seen)          # one BLAS thread per share during the run
+    assert _blas_now() == before
+
+    class Fail(Callback):
+        def on_batch_end(self, state):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _fit(X, y, {"callbacks": [Fail()]}, epochs=1)
+    assert _blas_now() == before
+
+
+def test_an_error_in_a_worker_thread_surfaces_in_the_caller(threads, monkeypatch):
+    X, y = _data()
+    threads(2)
+    net, _ = _fit(X, y, epochs=1)
+    before = net.engine.theta.copy()
+    worker = net.engine.replicas(1)[0]
+    where = []
+
+    def broken(*a, **kw):
+        where.append(threading.current_thread().name)
+        raise FloatingPointError("share 1 failed")
+
+    monkeypatch.setattr(worker, "forward", broken)
+    with pytest.raises(FloatingPointError, match="share 1 failed"):
+        net.fit(X, y, epochs=1, warm_start=True)
+    assert where == ["deepstep-step"]                        # it ran on a worker thread
+    assert_array_equal(net.engine.theta, before)              # the failed step changed nothing
+    monkeypatch.undo()
+    threads(2)
+    net.fit(X, y, epochs=1, warm_start=True)                  # the threads still work
+    assert np.isfinite(net.engine.theta).all()
+
+
+def _steps_then_stop(X, y, k):
+    count = [0]
+
+    def stop():
+        count[0] += 1
+        return count[0] >= k
+
+    net = DeepNetwork(layers=(10, 6), epochs=3, batch_size=40, learning_rate=0.05, seed=2, dtype="float64",
+                      preprocess="none")
+    net.fit(X, y, stop=stop)
+    return net.engine.theta.copy()
+
+
+@pytest.mark.parametrize("phase", ["gradients", "update"])
+def test_ctrl_c_during_a_step_keeps_the_weights_of_the_last_whole_step(threads, monkeypatch, phase):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread")
+    X, y = _data()
+    threads(2)
+    after2, after3 = _steps_then_stop(X, y, 2), _steps_then_stop(X, y, 3)
+    main = threading.main_thread().ident
+    step = [0]
+    real_gradients = parallel.DataParallel.gradients
+
+    def gradients(self, *a, **kw):                 # count the steps (through the counting fixture)
+        step[0] += 1
+        return real_gradients(self, *a, **kw)
+
+    monkeypatch.setattr(parallel.DataParallel, "gradients", gradients)
+
+    def ctrl_c_from_a_worker():
+        if step[0] == 3 and threading.current_thread().ident != main:
+            signal.pthread_kill(main, signal.SIGINT)    # Ctrl-C while the caller waits for the shares
+            time.sleep(0.05)
+
+    net = DeepNetwork(layers=(10, 6), epochs=3, batch_size=40, learning_rate=0.05, seed=2, dtype="float64",
+                      preprocess="none")
+    net.build(X.shape[0], TargetEncoder.infer(y, net.hp.output))    # as fit would, before its first step
+    if phase == "gradients":
+        target, name, expected = net.engine.replicas(1)[0], "forward", after2   # the third update never ran
+    else:
+        target, name, expected = net.optimizer, "_apply", after3                # the third update finished
+    real = getattr(target, name)
+
+    def interrupted(*a, **kw):
+        ctrl_c_from_a_worker()
+        return real(*a, **kw)
+
+    monkeypatch.setattr(target, name, interrupted)
+    before = _blas_now()
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, warm_start=True)
+    assert step[0] == 3
+    snapshot = net.engine.theta.copy()
+    time.sleep(0.1)
+    assert_array_equal(net.engine.theta, snapshot)           # no thread still writes
+    assert_array_equal(net.engine.theta, expected)
+    assert _blas_now() == before
+
+
+def test_out_of_core_source_trains_in_parallel_too(threads):
+    X, y = _data(m=200)
+    rows = np.ascontiguousarray(X.T)
+    kw = {"layers": (10, 6), "epochs": 2, "batch_size": 40, "learning_rate": 0.05, "seed": 2, "dtype": "float64",
+          "preprocess": "standardize"}
+    threads(1)
+    a = DeepNetwork(**kw)
+    ca = a.fit(sources.Rows(rows, block_rows=64), y)["cost"]
+    calls = threads(2)
+    b = DeepNetwork(**kw)
+    cb = b.fit(sources.Rows(rows, block_rows=64), y)["cost"]
+    assert calls
+    assert_allclose(cb, ca, rtol=1e-10)
+    assert_allclose(b.engine.theta, a.engine.theta, rtol=1e-7, atol=1e-9)
+
+
+def test_early_stopping_with_validation_works_in_parallel(threads):
+    X, y = _data(m=200)
+    kw = {"epochs": 30, "early_stopping": True, "patience": 2, "validation_fraction": 0.2, "learning_rate": 0.5}
+    threads(1)
+    a, _ = _fit(X, y, **kw)
+    threads(2)
+    b, _ = _fit(X, y, **kw)
+    assert b.history.best_epoch == a.history.best_epoch and b.history.stopped == a.history.stopped
+    assert_allclose(b.engine.theta, a.engine.theta, rtol=1e-6, atol=1e-9)
+
+
+def test_small_steps_and_one_blas_thread_stay_serial(monkeypatch):
+    X, y = _data()
+    w1, w2 = parallel.step_flops([784, 256, 128, 10], 256), parallel.step_flops([64, 32, 16, 10], 32)
+    assert w1 > parallel.MIN_FLOPS > w2          # W1's steps split, W2's stay serial
+    calls = []
+    monkeypatch.setattr(parallel.DataParallel, "gradients", lambda self, *a, **k: calls.append(1))
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)
+    _fit(X, y)                                               # 12-10-6-3 x 40 columns: far below MIN_FLOPS
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 0)
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 1)
+    _fit(X, y)
+    assert calls == []
+
+
+def test_runs_in_several_threads_at_once_each_get_their_own_shares_and_the_limit_comes_back(threads):
+    """A threaded search: runs overlapping in time give what each gives alone, and the last one
+    to end restores the BLAS limits (the first to end must not lift them under the others)."""
+    X, y = _data()
+    calls = threads(2)
+    alone = [_fit(X, y, seed=s, epochs=4)[0].engine.theta for s in range(3)]
+    calls.clear()
+    before = _blas_now()
+    got = [None] * 3
+    errors = []
+
+    def one(s):
+        try:
+            got[s] = _fit(X, y, seed=s, epochs=4)[0].engine.theta
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=one, args=(s,)) for s in range(3)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert not errors and calls and set(calls) == {2}
+    for a, b in zip(alone, got):
+        assert_array_equal(a, b)
+    assert _blas_now() == before
+
+
+def test_a_model_trained_in_parallel_pickles_and_trains_on(threads):
+    """The replicas and the optimizer's share views are rebuilt, not pickled (they would
+    become copies of theta instead of views of it)."""
+    import pickle
+
+    X, y = _data()
+    threads(2)
+    net, _ = _fit(X, y)
+    again = pickle.loads(pickle.dumps(net))
+    assert "_replicas" not in again.engine.__dict__
+    assert_array_equal(again.engine.theta, net.engine.theta)
+    net.fit(X, y, epochs=1, warm_start=True)
+    again.fit(X, y, epochs=1, warm_start=True)
+    assert_array_equal(again.engine.theta, net.engine.theta)
