@@ -600,12 +600,24 @@ class Worker:
 # --------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------
+SETTLE = [0.0]        # --settle: seconds of idle machine before each worker's turn
+
+
 def interleave(workers, rounds, **cmd):
-    """Round-robin, rotating the order each round; returns {lib: [samples]}."""
+    """Round-robin, rotating the order each round; returns {lib: [samples]}.
+
+    Before each turn the driver waits ``SETTLE`` seconds. With several BLAS/OpenMP
+    threads, the worker that just finished leaves its threads spinning on the cores
+    for a while (OpenBLAS about 0.1 s, Intel OpenMP 0.2 s), and without the pause the
+    next worker's threads would compete with them: an artefact of interleaving
+    processes that no user sees, which round 2 read as "two-thread BLAS under load".
+    """
     out = {w.lib: [] for w in workers}
     for r in range(rounds):
         order = workers[r % len(workers):] + workers[:r % len(workers)]
         for w in order:
+            if SETTLE[0]:
+                time.sleep(SETTLE[0])
             out[w.lib] += w.ask(**cmd)["times"]
     return out
 
@@ -819,7 +831,8 @@ def report(results, meta):
              f"{meta['loadavg_start'][0]:.1f}, at end {meta['loadavg_end'][0]:.1f} "
              f"(on {m['cores']} cores)")
     L.append(f"- {meta['epochs']} timed epochs (W3/W3L: blocks of {meta['block'] or '10/100'} iterations) after one "
-             f"warm-up, interleaved round-robin, order rotated each round")
+             f"warm-up, interleaved round-robin, order rotated each round, "
+             f"{meta.get('settle_s', 0)} s idle before each turn")
     L.append(f"- command: `{meta['command']}`")
     L += report_dropin(dropin)
     return "\n".join(L)
@@ -874,6 +887,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS/OpenMP threads for every library (default: their own default, "
                          "normally one per core)")
+    ap.add_argument("--settle", type=float, default=None,
+                    help="seconds to wait before each worker's turn, so that the previous worker's "
+                         "spinning BLAS threads have stopped (default: 0.5 with more than one thread, else 0)")
     ap.add_argument("--ref-src", default=None,
                     help="also run the deepstep found in this source folder (e.g. a checkout of "
                          "an older commit's src/) as 'deepstep (ref)', interleaved with the rest")
@@ -883,6 +899,7 @@ def main(argv=None):
     if args.worker:
         return worker(*args.worker)
     THREADS[0] = args.threads
+    SETTLE[0] = args.settle if args.settle is not None else (0.0 if args.threads == 1 else 0.5)
     if args.threads:
         from threadpoolctl import threadpool_limits
         threadpool_limits(args.threads)           # the matmul-rate measurement, here
@@ -901,7 +918,7 @@ def main(argv=None):
 
     meta = {"machine": machine_info(), "epochs": args.epochs, "block": args.block,
             "command": " ".join(["python", *[os.path.relpath(sys.argv[0])], *sys.argv[1:]]),
-            "threads": args.threads, "loadavg_start": os.getloadavg(),
+            "threads": args.threads, "settle_s": SETTLE[0], "loadavg_start": os.getloadavg(),
             "argv": sys.argv, "blas_parent": blas_info()}
     log(f"machine: {meta['machine']}")
     log(f"BLAS: {_blas_line(meta['blas_parent'])}")
