@@ -5,8 +5,9 @@ writes them; the loaders transpose once, here, so the model always sees the
 lesson's column layout. Every loader returns a :class:`Dataset` that also carries
 what the model should remember about the data: feature names, the image shape
 of image files (so ``deepstep predict --image`` can resize a photo), the class
-names, and the input scaling that suits the data (``divide255`` for uint8
-images, as the lesson's ``x / 255.``; ``standardize`` otherwise).
+names, and the lesson's input scaling for the data (``divide255`` for uint8
+images, as the lesson's ``x / 255.``; ``standardize`` otherwise; informational,
+since models standardize by default).
 
 Formats
 -------
@@ -68,7 +69,9 @@ class Dataset:
     class_names : list of str or None
         Display names of the label values 0, 1, ... (HDF5 ``list_classes``).
     preprocess : str
-        Suggested input scaling: ``divide255`` for uint8 images, else ``standardize``.
+        The lesson's input scaling for the data: ``divide255`` for uint8 images, else
+        ``standardize``. Informational: ``deepstep train``, like ``DeepNetwork()``,
+        standardizes every input unless told otherwise (``--preprocess``).
     source : str
         Where the data came from (a path or ``dataset:NAME``).
     test : Dataset or None
@@ -161,6 +164,14 @@ def _sniff_delimiter(path, first_line):
     return ","
 
 
+def csv_error(path, line, exc) -> DataError:
+    """The csv module's error as one line naming the file's line (a field over the limit said plainly)."""
+    if "field larger than field limit" in str(exc):
+        return DataError(f"{path}, line {line}: a field is longer than {csv.field_size_limit():,} characters, "
+                         f"the most deepstep reads in one cell; is it really a CSV file?")
+    return DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV file of numbers?")
+
+
 def read_table(path, delimiter=None, header="auto"):
     """Rows of a delimited text file as strings.
 
@@ -188,9 +199,7 @@ def read_table(path, delimiter=None, header="auto"):
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
     except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
-        line = reader.line_num if "reader" in locals() else "?"
-        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
-                        f"file of numbers?") from None
+        raise csv_error(path, reader.line_num if "reader" in locals() else "?", exc) from None
     if not rows:
         raise DataError(f"{path} is empty: a CSV file needs one example per row.")
     if (len(rows) > 1 or len(rows[0]) == 1) and not any(_is_number(c) for row in rows for c in row):

@@ -84,26 +84,77 @@ def is_numeric(col) -> bool:
 
 
 # --- reading ----------------------------------------------------------------------------------
-def read_csv(path, delimiter=None, header="auto") -> Table:
+#: Files under this size are read by the csv module (fast enough, and its errors name the line).
+SMALL_FILE = 1 << 20
+READERS = ("auto", "csv", "pandas", "loadtxt", "streaming")
+
+
+def read_csv(path, delimiter=None, header="auto", *, reader="auto") -> Table:
     """A delimited text file (or ``"-"``: standard input) as a :class:`Table`.
 
     The header row is detected as :func:`deepstep.data.read_table` does;
-    headerless files get the names ``column 1``, ``column 2``, .... With pandas
-    installed, large files are parsed by pandas' C reader (much faster and
-    leaner than Python's csv module); any file pandas cannot parse is re-read
-    with the csv module so the error names the line.
+    headerless files get the names ``column 1``, ``column 2``, .... Files under
+    :data:`SMALL_FILE` are read by the csv module; larger ones by pandas' C
+    reader when pandas is installed, else by ``np.loadtxt`` (numbers only) or a
+    streaming reader (text, missing cells). Whatever the reader, the same
+    protections hold: only regular files are read (a FIFO, a device, or a link
+    to one is refused), a field longer than the csv module's limit (131,072
+    characters) is refused naming its line, and integers are read exactly (a
+    label 2**53 + 1 stays itself; nothing is cast through float64 silently).
+    Any file pandas or ``np.loadtxt`` cannot parse is re-read with the csv
+    module, so the error names the line. ``reader`` forces one reader (tests,
+    benchmarks); ``"auto"`` chooses as above.
     """
     from . import data
 
+    if reader not in READERS:
+        from .errors import unknown_name
+
+        raise unknown_name("CSV reader", reader, READERS)
     if path == "-":
         return _read_rows_table(*data.read_table(_stdin_file(), delimiter, header), "standard input")
     path = data.check_data_path(path)
-    fast = _read_with_pandas(path, delimiter, header)
-    if fast is not None:
-        return fast
-    if os.path.getsize(path) < 1 << 20:
+    if reader == "auto":
+        reader = "csv" if os.path.getsize(path) < SMALL_FILE else "large"
+    if reader == "csv":
         return _read_rows_table(*data.read_table(path, delimiter, header), path)
-    return _read_numeric(path, delimiter, header) or _read_streaming(path, delimiter, header)
+    if _has_long_line(path):            # a field may pass the csv module's limit: it checks, naming the line
+        return _read_streaming(path, delimiter, header)
+    if reader in ("large", "pandas"):
+        fast = _read_with_pandas(path, delimiter, header)
+        if fast is not None:
+            return fast
+    if reader in ("large", "pandas", "loadtxt"):
+        numeric = _read_numeric(path, delimiter, header)
+        if numeric is not None:
+            return numeric
+    return _read_streaming(path, delimiter, header)
+
+
+def _has_long_line(path, chunk=1 << 24) -> bool:
+    """Whether a line of the file is longer than the csv module's field limit (a vectorized scan).
+
+    pandas and ``np.loadtxt`` have no field limit; such files go to the csv-module reader,
+    which refuses a field over the limit naming its line (and reads long rows of short fields).
+    """
+    import csv
+
+    limit = csv.field_size_limit()
+    carry = 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                return carry > limit
+            nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            if nl.size == 0:
+                carry += len(block)
+                if carry > limit:
+                    return True
+                continue
+            if carry + nl[0] > limit or (nl.size > 1 and int(np.diff(nl).max()) > limit + 1):
+                return True
+            carry = len(block) - int(nl[-1]) - 1
 
 
 def _read_numeric(path, delimiter, header):
@@ -129,8 +180,8 @@ def _read_numeric(path, delimiter, header):
                        dtype=np.float64)
     except ValueError:                     # a word, a missing cell, a ragged row: the careful reader
         return None
-    if X.shape[1] != len(rows[0]) or not np.isfinite(X).all():
-        return None
+    if X.shape[1] != len(rows[0]) or not np.isfinite(X).all() or not (np.abs(X) < 2 ** 53).all():
+        return None                        # ... or an integer float64 may not hold: the exact readers
     names = rows[0] if header else [f"column {j + 1}" for j in range(X.shape[1])]
     return Table(list(names), [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])], bool(header), path)
 
@@ -182,13 +233,19 @@ def _read_streaming(path, delimiter, header):
                         texts[j].append(None if c in MISSING else c)
                         continue
                     try:
-                        nums[j].append(float(c))
+                        v = float(c)
                     except ValueError:
                         if c in MISSING:
                             nums[j].append(math.nan)
                         else:                             # the column is text: its numbers so far as text
-                            texts[j] = [None if math.isnan(v) else repr(v) for v in nums[j]] + [c]
+                            texts[j] = [_number_text(v) for v in nums[j]] + [c]
                             nums[j] = None
+                        continue
+                    if abs(v) >= 2 ** 53 and _INT.fullmatch(c):   # float64 would round it: kept as text,
+                        texts[j] = [_number_text(v) for v in nums[j]] + [c]   # typed exactly at the end
+                        nums[j] = None
+                    else:
+                        nums[j].append(v)
 
             fh.seek(0)
             reader = csv.reader(fh, delimiter=d, skipinitialspace=True)
@@ -203,14 +260,20 @@ def _read_streaming(path, delimiter, header):
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
     except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
-        line = reader.line_num if "reader" in locals() else "?"
-        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
-                        f"file of numbers?") from None
+        raise data.csv_error(path, reader.line_num if "reader" in locals() else "?", exc) from None
     if not lines:
         raise DataError(f"{path} has a header but no data rows.")
+    # a text column may be numbers after all (integers beyond 2**53): typed as the csv-module reader does
     cols = [np.frombuffer(nums[j], dtype=np.float64).copy() if texts[j] is None
-            else np.array(texts[j], dtype=object) for j in range(width)]
+            else _typed_column(["" if t is None else t for t in texts[j]]) for j in range(width)]
     return Table(list(names), cols, bool(header), path, np.frombuffer(lines, dtype=np.int64).copy())
+
+
+def _number_text(v):
+    """A float read from a cell, as text again (integers without '.0'; missing as None)."""
+    if math.isnan(v):
+        return None
+    return str(int(v)) if v.is_integer() and abs(v) < 2 ** 53 else repr(v)
 
 
 def _stdin_file():
@@ -269,16 +332,26 @@ def _typed_column(cells):
             out[i] = float(c)
         except ValueError:
             return np.array([None if c in MISSING else c for c in cells], dtype=object)
+    if not (np.abs(out[~np.isnan(out)]) < 2 ** 53).all() and all(c in MISSING or _INT.fullmatch(c)
+                                                               for c in cells):
+        # integers float64 would round, and missing cells: exact text (labels_of makes them int64 again)
+        return np.array([None if c in MISSING else c for c in cells], dtype=object)
     return out
 
 
 def _read_with_pandas(path, delimiter, header):
-    """The table read by pandas, or None (pandas absent, a small file, or one it cannot parse)."""
+    """The table read by pandas, or None (pandas absent, or a file it cannot parse).
+
+    Every column comes out as the csv-module reader types it: numbers float64 (parsed as
+    Python's ``float`` does: pandas >= 3 by default, older with ``float_precision="round_trip"``), integers that float64 would
+    round exactly (int64, else text), text as text. pandas' own guesses are not trusted
+    where they would differ: a column it reads as integers beyond 2**53 with a missing cell
+    (float64), as unsigned 64-bit, or as booleans (``True``/``False`` are text to deepstep)
+    is read again as text and typed exactly.
+    """
     try:
-        if os.path.getsize(path) < 1 << 20:        # small files: the csv module is fast enough
-            return None
         import pandas as pd
-    except (ImportError, OSError):
+    except ImportError:
         return None
     from . import data
 
@@ -296,26 +369,41 @@ def _read_with_pandas(path, delimiter, header):
             return None
         header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
                      for i, c in enumerate(rows[0]))
+    options = dict(sep=d, header=0 if header else None, skipinitialspace=True, encoding="utf-8-sig",
+                   na_values=list(MISSING), keep_default_na=False, skip_blank_lines=True)
     try:
-        df = pd.read_csv(path, sep=d, header=0 if header else None, skipinitialspace=True,
-                         encoding="utf-8-sig", na_values=list(MISSING), keep_default_na=False,
-                         skip_blank_lines=True, low_memory=False)
+        # pandas >= 3 parses floats as Python does by default (and deprecates the option)
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+        df = pd.read_csv(path, low_memory=False, **exact, **options)
     except Exception:  # noqa: BLE001 -- any parse problem: the csv module re-reads and names the line
         return None
     if df.shape[0] == 0:
         return None
+    import csv
+
     names = ([("" if str(n).startswith("Unnamed: ") else str(n).strip()) for n in df.columns] if header
              else [f"column {j + 1}" for j in range(df.shape[1])])
     cols = []
-    for name in df.columns:
+    for j, name in enumerate(df.columns):
         s = df[name]
-        if s.dtype.kind in "iufb":
+        kind = s.dtype.kind
+        if kind == "i":
+            big = s.size and int(s.abs().max()) >= 2 ** 53
+            cols.append(s.to_numpy(dtype=np.int64) if big else s.to_numpy(dtype=np.float64))
+            continue
+        if kind == "f" and not (s.abs() >= 2 ** 53).any():
             cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            vals = s.to_numpy(dtype=object)
-            cells = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
-                     for v in vals]
-            cols.append(_typed_column(cells))
+            continue
+        if kind in "fub":                      # big integers through float64, uint64, booleans: as text
+            try:
+                s = pd.read_csv(path, usecols=[j], dtype=str, **options).iloc[:, 0]
+            except Exception:  # noqa: BLE001
+                return None
+        vals = s.to_numpy(dtype=object)
+        cells = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip() for v in vals]
+        if max(map(len, cells), default=0) > csv.field_size_limit():
+            return None                        # the csv-module reader refuses it, naming the line
+        cols.append(_typed_column(cells))
     return Table(names, cols, bool(header), path, None)
 
 
@@ -388,6 +476,10 @@ def labels_of(col):
         if np.all(np.mod(col, 1) == 0) and np.abs(col).max(initial=0) < 2 ** 53:
             return col.astype(np.int64)
         return col
+    if col.size and all(isinstance(v, str) and _INT.fullmatch(v) for v in col):
+        ints = [int(v) for v in col]             # integers read as text to stay exact (beyond 2**53)
+        if all(_INT64[0] <= i <= _INT64[1] for i in ints):
+            return np.array(ints, dtype=np.int64)
     return col.astype(str)
 
 

@@ -128,7 +128,9 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
     Example (the lesson's 4-layer cat classifier: train 0.986, test 0.80):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
-        --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64
+        --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64 \\
+        --preprocess divide255
+      (or, the same run: --preset lesson)
     """
     overrides = apply_preset(preset, pop_hyperparameters(kwargs))
     if print_config:
@@ -338,11 +340,28 @@ def banner(loaded, net):
     else:
         shape = f", images {'x'.join(map(str, ds.image_shape))}" if ds.image_shape else ""
         lines.append(f"features: {ds.n_features}{shape}")
+    lines.append(input_scaling(net.hp.preprocess, ds.X.dtype == np.uint8))
     for note in loaded.notes:
         lines.append(f"note: {note}")
     if loaded.split:
         lines.append(loaded.split if loaded.split.startswith("held out") else f"test data: {loaded.split}")
     return lines
+
+
+#: What each input scaling does, for the start banner.
+SCALINGS = {
+    "standardize": "standardized per feature (mean 0, sd 1 on the training rows)",
+    "minmax": "scaled per feature to [0, 1] (min and max of the training rows)",
+    "divide255": "divided by 255 (the lesson's x / 255.)",
+    "none": "used as they are (no scaling)",
+}
+
+
+def input_scaling(kind, images=False):
+    """The banner line naming the input scaling (the same default as ``DeepNetwork()``: standardize)."""
+    hint = "; --preset lesson or --preprocess divide255 for the lesson's x / 255." if (
+        images and kind != "divide255") else "; --preprocess to change"
+    return f"input scaling: {kind}: {'pixels' if images else 'inputs'} {SCALINGS.get(kind, kind)}{hint}"
 
 
 def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path, opts,
@@ -364,8 +383,6 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     train_ds = loaded.train
     if loaded.task == "regression" and hp.output == "auto":
         hp = hp.replace(output="linear")
-    if "preprocess" not in overrides:
-        hp = hp.replace(preprocess=train_ds.preprocess)
     _check_before_training(hp, train_ds, loaded.test)
     net = DeepNetwork(hp)
     _describe_data(net, train_ds)
@@ -565,13 +582,12 @@ def _train_streamed(data_path, test_path, label_column, out_path, quiet, overrid
                             f"{data_path}; it holds {keys}.")
         xk, yk = found[0]
         X, y = f[xk], f[yk][()]
-        if "preprocess" not in overrides:
-            hp = hp.replace(preprocess="divide255" if X.dtype == np.uint8 else "standardize")
         net = DeepNetwork(hp)
         m, n_x = X.shape[0], int(np.prod(X.shape[1:]))
         if not quiet:
             click.echo(f"deepstep: streaming {data_path} ({m} examples, {n_x} features) for {hp.epochs} epochs",
                        err=True)
+            click.echo(f"deepstep: {input_scaling(hp.preprocess, X.dtype == np.uint8)}", err=True)
         t0 = time.perf_counter()
         net.fit(X, y, callbacks=[ProgressBar(0 if quiet else 1, leave=False, disable=None)])
         elapsed = time.perf_counter() - t0
