@@ -49,6 +49,11 @@ from .fs import NotRegularFileError, check_regular
 from .memory import check_fits
 
 DATASETS = ("breast_cancer", "digits", "moons", "circles")
+#: Cells read as missing (pandas' defaults for ``read_csv``): an empty label is one of them.
+MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+#: What to do with examples that have no label: refuse them (the default), drop them, or ignore the labels.
+UNLABELED = ("refuse", "drop", "ignore")
 SPLIT_SEED = 0          # the bundled datasets' train/test split and generators
 TEST_FRACTION = 0.25
 
@@ -78,6 +83,8 @@ class Dataset:
         A held-out split carried in the same file (MAT ``Xval``/``yval``).
     tabular : deepstep.tabular.TabularEncoder or None
         How a table's named columns became X (set by the command line for CSV files).
+    notes : list of str
+        What the loader decided that users should hear (e.g. rows without a label left out).
     """
 
     X: np.ndarray
@@ -89,6 +96,7 @@ class Dataset:
     source: str = ""
     test: Dataset | None = field(default=None, repr=False)
     tabular: object = field(default=None, repr=False)
+    notes: list = field(default_factory=list, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -118,7 +126,42 @@ def check_data_path(path) -> str:
     return path
 
 
-def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Dataset:
+def unlabeled_rows(source, where, label=None, flag="unlabeled='drop'") -> DataError:
+    """The refusal of examples without a label: how many, the first few lines, and how to leave them out.
+
+    ``where`` lists the rows as users find them ('line 7', 'row 3'), in file order.
+    """
+    name = f" ({label!r})" if label is not None else ""
+    first = ", ".join(where[:3]) + (", ..." if len(where) > 3 else "")
+    n = len(where)
+    return DataError(f"{source}: {n} example{'s have' if n > 1 else ' has'} no label{name} ({first}); label "
+                     f"{'them' if n > 1 else 'it'}, or leave {'them' if n > 1 else 'it'} out ({flag}).")
+
+
+def _apply_unlabeled(ds, missing, where, unlabeled, label=None, flag="unlabeled='drop'"):
+    """``ds`` with the examples whose label is missing refused, dropped (with a note) or labels ignored."""
+    if unlabeled not in UNLABELED:
+        raise unknown_name("unlabeled", unlabeled, UNLABELED)
+    if ds.y is None or not missing.any():
+        return ds
+    if unlabeled == "ignore":
+        ds.y = None
+        return ds
+    if unlabeled == "refuse":
+        raise unlabeled_rows(ds.source, [w for w, m in zip(where, missing) if m], label, flag)
+    if missing.all():
+        raise DataError(f"{ds.source}: no example has a label{f' ({label!r})' if label else ''}; nothing to "
+                        f"train or score on.")
+    keep = np.flatnonzero(~missing)
+    ds.X, ds.y = ds.X[:, keep], ds.y[keep]
+    if ds.y.dtype.kind == "f":
+        ds.y = _float_labels(ds.y)            # integers once the NaN are gone, as without them
+    ds.notes.append(f"{int(missing.sum())} examples without a label{f' ({label!r})' if label else ''} "
+                    f"left out.")
+    return ds
+
+
+def load_file(path, label_column=None, *, n_features=None, delimiter=None, unlabeled="refuse") -> Dataset:
     """Load a data file, choosing the reader by its extension.
 
     Parameters
@@ -134,16 +177,29 @@ def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Da
     delimiter : str, optional
         CSV only. Default: tab for ``.tsv``, else ``,`` (or ``;``/tab when the
         first line has no comma).
+    unlabeled : {'refuse', 'drop', 'ignore'}
+        Examples without a label (an empty or NA label cell, a NaN label):
+        ``refuse`` (the default) raises a DataError saying how many and where
+        the first ones are; ``drop`` leaves them out (``ds.notes`` says how
+        many); ``ignore`` keeps every example and returns no labels (``y`` is
+        None), for prediction. The command line follows the same rule
+        (``--drop-unlabeled``).
     """
     path = check_data_path(path)
     ext = os.path.splitext(path)[1].lower()
+    if unlabeled not in UNLABELED:
+        raise unknown_name("unlabeled", unlabeled, UNLABELED)
     if ext in (".csv", ".tsv", ".txt"):
-        return load_csv(path, label_column, n_features=n_features, delimiter=delimiter)
+        return load_csv(path, label_column, n_features=n_features, delimiter=delimiter, unlabeled=unlabeled)
     readers = {".npz": load_npz, ".h5": load_hdf5, ".hdf5": load_hdf5, ".mat": load_mat}
     if ext not in readers:
         raise DataError(f"Cannot tell the format of {path} from its extension {ext or '(none)'!r}. "
                         f"Use .csv, .tsv, .txt, .npz, .h5, .hdf5 or .mat.")
-    return readers[ext](path)
+    ds = readers[ext](path)
+    for part in (ds, ds.test):
+        if part is not None and part.y is not None and part.y.dtype.kind == "f":
+            _apply_unlabeled(part, np.isnan(part.y), [f"example {i}" for i in range(part.y.size)], unlabeled)
+    return ds
 
 
 # --- CSV --------------------------------------------------------------------------
@@ -291,7 +347,8 @@ def _float_labels(y):
     return y
 
 
-def load_csv(path, label_column=None, *, header="auto", n_features=None, delimiter=None) -> Dataset:
+def load_csv(path, label_column=None, *, header="auto", n_features=None, delimiter=None,
+             unlabeled="refuse") -> Dataset:
     """Load a CSV file: one example per row, one column of labels.
 
     See :func:`load_file` for the parameters. ``header`` is ``"auto"``,
@@ -317,18 +374,29 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
     else:
         label = _column_index(label_column, names, width, path)
     cols = [j for j in range(width) if j != label]
+    orig_lines = lines
     cells = [[row[j] for j in cols] for row in rows]
     X = _numeric(cells, lines, cols, path, names).T                      # (n_x, m)
+    missing = None
     if label is not None:
-        empty = next((line for row, line in zip(rows, lines) if row[label] == ""), None)
-        if empty is not None:
-            name = f" ({names[label]!r})" if names else ""
-            raise DataError(f"{path}, line {empty}, column {label + 1}{name}: the label is empty. Every "
-                            f"example needs a label; fill it in or remove the line.")
-    y = None if label is None else _labels([row[label] for row in rows])
+        missing = np.array([row[label] in MISSING for row in rows], dtype=bool)
+        if missing.any() and unlabeled == "drop" and not missing.all():
+            keep = np.flatnonzero(~missing)
+            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
+            X = X[:, keep]
+    y = None if label is None or unlabeled == "ignore" and missing.any() else _labels(
+        [row[label] for row in rows])
     _check_finite(X, path, lines, cols, names)
     feats = [names[j] for j in cols] if names else None
-    return Dataset(X, y, feature_names=feats, source=path)
+    ds = Dataset(X, y, feature_names=feats, source=path)
+    if missing is not None and missing.any() and unlabeled != "ignore":
+        if unlabeled == "drop" and not missing.all():
+            ds.notes.append(f"{int(missing.sum())} examples without a label"
+                            f"{f' ({names[label]!r})' if names else ''} left out.")
+        else:
+            raise unlabeled_rows(path, [f"line {ln}" for ln, m in zip(orig_lines, missing) if m],
+                                 names[label] if names else None)
+    return ds
 
 
 def _check_finite(X, source, lines=None, cols=None, names=None):

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import MISSING, unlabeled_rows  # noqa: F401 -- MISSING: part of this module's interface
 from .errors import DataError, InvalidParameterError
 
-#: Cells read as missing (pandas' defaults for ``read_csv``).
-MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 IMPUTE = ("median", "mean", "none")
 TASKS = ("auto", "classification", "regression")
 #: A text column with more distinct values than this fraction of its rows (and > 20) is refused as an identifier.
@@ -343,8 +341,8 @@ def _read_with_pandas(path, delimiter, header):
     """The table read by pandas, or None (pandas absent, or a file it cannot parse).
 
     Every column comes out as the csv-module reader types it: numbers float64 (parsed as
-    Python's ``float`` does: pandas >= 3 by default, older with ``float_precision="round_trip"``), integers that float64 would
-    round exactly (int64, else text), text as text. pandas' own guesses are not trusted
+    Python's ``float`` does: pandas >= 3 by default, older with ``float_precision="round_trip"``),
+    integers that float64 would round exactly (int64, else text), text as text. pandas' own guesses are not trusted
     where they would differ: a column it reads as integers beyond 2**53 with a missing cell
     (float64), as unsigned 64-bit, or as booleans (``True``/``False`` are text to deepstep)
     is read again as text and typed exactly.

@@ -28,15 +28,19 @@ from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
 @click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
 @click.option("--label-column", metavar="INDEX|NAME",
               help="CSV label column [default: the one the model was trained with]")
+@click.option("--drop-unlabeled", is_flag=True,
+              help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
+                   "first lines]")
 @click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object on standard output")
-def evaluate(model_path, data_path, dataset, label_column, as_json):
+def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, as_json):
     """Print a saved model's metrics on labelled data.
 
     Classification: accuracy, log-loss, per-class precision, recall and F1,
     and the confusion matrix. Regression: MAE, RMSE and R².
     """
     model = _load_model(model_path)
-    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True)
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True,
+                         unlabeled="drop" if drop_unlabeled else "refuse")
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
@@ -130,6 +134,6 @@ def predict(model_path, data_path, images, label_column, out_path):
             _write_csv(out_path, [["image", "label", "probability"], *rows])
             click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
         return
-    ds = _load_for_model(model, data_path, parse_label_column(label_column))
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), unlabeled="ignore")  # no label needed
     with _cli_width_errors(data_path):
         _write_predictions(model, ds.X, out_path)

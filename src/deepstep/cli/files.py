@@ -32,6 +32,7 @@ class DataOptions:
     impute: str = "median"
     test_fraction: float = 0.2
     weight_column: str | None = None
+    drop_unlabeled: bool = False
 
 
 @dataclasses.dataclass
@@ -77,12 +78,13 @@ def _load_training_data(data_path, test_path, dataset, label_col, opts=None) -> 
         return _load_training_table(data_path, test_path, label_col, opts)
     if label_col is not None:
         raise click.UsageError(f"--label-column picks a CSV column; {data_path} is not a CSV file.")
-    train = data.load_file(data_path)
+    unlabeled = "drop" if opts.drop_unlabeled else "refuse"
+    train = _load_file(data_path, unlabeled=unlabeled)
     if train.y is None:
         raise DataError(f"{data_path} has no labels to train on.")
     task, reason = tabular.decide_task(train.y, opts.task)
-    test = data.load_file(test_path) if test_path else train.test
-    loaded = Loaded(train, test, task, reason)
+    test = _load_file(test_path, unlabeled=unlabeled) if test_path else train.test
+    loaded = Loaded(train, test, task, reason, notes=list(train.notes) + (list(test.notes) if test else []))
     if test is not None and test.n_features != train.n_features:
         raise DataError(f"The test data has {test.n_features} features but the training data {data_path} "
                         f"has {train.n_features}; they must match.")
@@ -171,8 +173,11 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     miss = tabular.missing_mask(ycol)
     if miss.all():
         raise DataError(f"{source}: the label column {label!r} is empty.")
+    if miss.any() and not opts.drop_unlabeled:
+        raise tabular.unlabeled_rows(source, [table.line(i) for i in np.flatnonzero(miss)], label,
+                                     "--drop-unlabeled")
     if miss.any():
-        notes.append(f"{int(miss.sum())} rows without a label ({label!r}) are left out.")
+        notes.append(f"{int(miss.sum())} rows without a label ({label!r}) left out (--drop-unlabeled).")
         table = table.take(np.flatnonzero(~miss))
         ycol = table.column(label)
     y = tabular.labels_of(ycol)
@@ -212,7 +217,8 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
         tindex = tabular.index_column(ttable)
         if tindex is not None and tindex != label:
             ttable = ttable.drop([tindex])
-        X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data")
+        X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data",
+                                unlabeled="drop" if opts.drop_unlabeled else "refuse", warn=_note)
         ty = tabular.labels_of(ty) if task == "classification" else ty.astype(np.float64)
         loaded.test = data.Dataset(X, ty, feature_names=encoder.feature_names, source=test_path,
                                    tabular=encoder)
@@ -241,8 +247,28 @@ def _feature_columns(table, label, opts, source):
     return names
 
 
-def _table_features(encoder, table, label, label_index, *, required, what, warn=None):
-    """(X, y or None) from a table for ``encoder``: columns by name, or by position when headerless."""
+def _note(text):
+    click.echo(f"deepstep: {text if text.startswith('note:') else 'warning: ' + text}", err=True)
+
+
+def _load_file(path, **kwargs):
+    """:func:`deepstep.data.load_file`, its advice in the command line's words."""
+    from .. import data
+
+    try:
+        return data.load_file(path, **kwargs)
+    except DataError as exc:
+        if "unlabeled='drop'" not in str(exc):
+            raise
+        raise DataError(str(exc).replace("unlabeled='drop'", "--drop-unlabeled")) from None
+
+
+def _table_features(encoder, table, label, label_index, *, required, what, warn=None, unlabeled="refuse"):
+    """(X, y or None) from a table for ``encoder``: columns by name, or by position when headerless.
+
+    Rows whose label is missing are refused, dropped (with a note) or, with ``unlabeled="ignore"``
+    (predict), the labels are not read.
+    """
     from .. import tabular
 
     n_in = len(encoder.columns)
@@ -272,9 +298,19 @@ def _table_features(encoder, table, label, label_index, *, required, what, warn=
                         f"(use 'deepstep predict' for unlabelled ones).")
     if y is not None:
         miss = tabular.missing_mask(y)
-        if miss.any():
-            raise DataError(f"{table.source}, {table.line(int(np.argmax(miss)))}: the label ({label!r}) is "
-                            f"missing; {what} needs a label on every row.")
+        if miss.any() and unlabeled == "ignore":
+            y = None
+        elif miss.any() and unlabeled == "refuse":
+            raise tabular.unlabeled_rows(table.source, [table.line(i) for i in np.flatnonzero(miss)], label,
+                                         "--drop-unlabeled")
+        elif miss.any():
+            if miss.all():
+                raise DataError(f"{table.source}: no row has a label ({label!r}); {what} needs labelled rows.")
+            if warn is not None:
+                warn(f"note: {table.source}: {int(miss.sum())} rows without a label ({label!r}) left out "
+                     f"(--drop-unlabeled).")
+            keep = np.flatnonzero(~miss)
+            table, y = table.take(keep), y[keep]
     X = encoder.transform(table, warn=warn)
     return X, y
 
@@ -294,8 +330,11 @@ def _encoder_for(model):
     return None
 
 
-def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
+def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore"):
     """Data for a trained model: a file (labels optional) or a bundled dataset's test split.
+
+    ``unlabeled``: what to do with rows whose label is missing (:data:`deepstep.data.UNLABELED`);
+    predict ignores the labels, evaluate refuses such rows or drops them (``--drop-unlabeled``).
 
     A CSV file's columns are selected by name from its header, the model's
     inputs in the model's order; its label is the column the model was
@@ -316,8 +355,7 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
     encoder = _encoder_for(model)
     if _is_table(path) and encoder is not None:
         table = tabular.read_csv(path)
-        say = lambda text: click.echo(f"deepstep: {text if text.startswith('note:') else 'warning: ' + text}",
-                                      err=True)
+        say = _note
         label = encoder.label["name"] if encoder.label else None
         label_index = encoder.label["index"] if encoder.label else None
         if label_col is not None:
@@ -332,11 +370,13 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
         if label is None and not table.has_header and len(table.names) == len(encoder.columns) + 1:
             label_index = len(table.names) - 1
         X, y = _table_features(encoder, table, label, label_index, required=need_labels,
-                               what="evaluate", warn=say)
+                               what="evaluate", warn=say, unlabeled=unlabeled)
         if y is not None:
             y = tabular.labels_of(y) if model.output != "linear" else y.astype(np.float64)
         return data.Dataset(X, y, feature_names=encoder.feature_names, source=path)
-    ds = data.load_file(path, label_col, n_features=model.layer_dims[0])
+    ds = _load_file(path, label_column=label_col, n_features=model.layer_dims[0], unlabeled=unlabeled)
+    for note in ds.notes:
+        _note(f"note: {note}")
     if ds.n_features != model.layer_dims[0]:
         extra = " (plus a label column)" if path.lower().endswith(_TEXT_EXTENSIONS) else ""
         raise DataError(f"{path} has {ds.n_features} features but the model expects "
