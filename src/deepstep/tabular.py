@@ -416,9 +416,10 @@ def from_frame(df, source="the DataFrame") -> Table:
         s = df[name]
         if s.dtype.kind in "iufb":
             cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            cols.append(np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                                  for v in s.to_numpy(dtype=object)], dtype=object))
+        else:                    # object, string, category: text, None where missing (NaN, None, pd.NA)
+            miss = s.isna().to_numpy()
+            cols.append(np.array([None if m else str(v) for v, m in zip(s.to_numpy(dtype=object), miss)],
+                                 dtype=object))
     return Table([str(n) for n in df.columns], cols, True, source, None)
 
 
@@ -544,10 +545,11 @@ class TabularEncoder:
 
     # -- fitting ----------------------------------------------------------------------------
     @classmethod
-    def fit(cls, table, features, impute="median", task=None, label=None, categorical=None):
+    def fit(cls, table, features, impute="median", task=None, label=None, categorical=None, *, python=False):
         """Fit on ``table`` (training rows only) for the input columns ``features`` (names).
 
         ``categorical``: names of numeric columns to one-hot anyway (codes such as 1/2/3).
+        ``python``: the messages name the estimators' options (``impute='median'``), not the flags.
         Raises DataError for a column that cannot be used (all missing, an identifier,
         a mostly-numeric column with a stray word, missing values under ``impute="none"``).
         """
@@ -559,18 +561,20 @@ class TabularEncoder:
         unknown = categorical - set(features)
         if unknown:
             raise InvalidParameterError(f"--categorical names {sorted(unknown)}, which are not input columns.")
+        drop = (lambda n: "leave it out of X") if python else (lambda n: f"--drop {n!r}")
+        fill_flag = "impute='median'" if python else "--impute median"
         columns = []
         for name in features:
             col = table.column(name)
             miss = missing_mask(col)
             if miss.all():
                 raise DataError(f"{table.source}: column {name!r} has no values (every cell is missing); "
-                                f"drop it (--drop {name!r}).")
+                                f"drop it ({drop(name)}).")
             if miss.any() and impute == "none":
                 i = int(np.argmax(miss))
                 raise DataError(f"{table.source}, {table.line(i)}: column {name!r} is missing a value "
-                                f"({int(miss.sum())} missing in all) and --impute is none; fill them, or "
-                                f"impute them (--impute median).")
+                                f"({int(miss.sum())} missing in all) and {'impute' if python else '--impute'} is none; "
+                                f"fill them, or impute them ({fill_flag}).")
             if is_numeric(col) and name not in categorical:
                 if not np.all(np.isfinite(col[~miss])):
                     i = int(np.argmax(~np.isfinite(col) & ~miss))
@@ -587,7 +591,7 @@ class TabularEncoder:
             if cats.size > 20 and cats.size > ID_FRACTION * n and name not in categorical:
                 raise DataError(f"{table.source}: text column {name!r} has {cats.size} distinct values in {n} "
                                 f"rows, like an identifier; one-hot features would not generalize. Drop "
-                                f"it (--drop {name!r}) or encode it as numbers.")
+                                f"it ({drop(name)}) or encode it as numbers.")
             fill = None if impute == "none" else str(cats[int(np.argmax(counts))])
             columns.append({"name": name, "dtype": "str", "fill": fill, "categories": cats.tolist()})
         return cls(columns, impute, task, label)
