@@ -159,7 +159,7 @@ def _tuned(task, Xtr, ytr, Xte, yte, seed, images):
     return _deepstep(task, Xtr, ytr, Xte, yte, seed, best, images), best
 
 
-def run(names, seeds, tuned=True):
+def run(names, seeds, tuned=True, repeats=1):
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     rows = []
@@ -179,8 +179,9 @@ def run(names, seeds, tuned=True):
             splits = [(s, tr_idx, te_idx) for s in range(seeds)]
             X, y = Xall, yall
         elif split == "cv":
-            folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
-            splits = [(s, tr, te) for s, (tr, te) in enumerate(folds)]
+            folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+            # each fold `repeats` times, with the weights' seeds 10 k + fold (k = 0: the folds' own seeds 0..4)
+            splits = [(10 * k + f, tr, te) for k in range(repeats) for f, (tr, te) in enumerate(folds)]
         else:
             m = len(y)
             splits = []
@@ -231,9 +232,11 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=None, help="substrings of dataset names")
     ap.add_argument("--no-tuned", action="store_true", help="skip the tuned grid (5 more fits per run)")
     ap.add_argument("--json", default=None, help="also write the raw results (every score) to this file")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="cross-validated datasets (SIGNS): run each fold with this many seeds (5 folds x N runs)")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    rows = run(args.only, args.seeds, not args.no_tuned)
+    rows = run(args.only, args.seeds, not args.no_tuned, args.repeats)
     text = table(rows)
     print(text)
     if args.json:

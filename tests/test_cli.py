@@ -436,7 +436,7 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     example = " ".join(text.split("Example (the lesson's 4-layer cat classifier")[1].split("Options:")[0]
                        .replace("\\", " ").split())
     readme = ("--layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 --batch-size full "
-              "--init scaled --init-rng mt19937 --seed 1 --dtype float64")
+              "--init scaled --init-rng mt19937 --seed 1 --dtype float64 --preprocess divide255")
     assert readme in example
     # ... and it is a complete command: run it (on small stand-in data, 1 epoch) and read back the settings
     args = example.split("deepstep train ", 1)[1].split()
@@ -450,8 +450,8 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     r = run("train", *args, "--out", out, "-q")
     assert r.exit_code == 0, r.output
     hp = persistence.load(out).hp
-    assert (hp.layers, hp.init, hp.init_rng, hp.seed, hp.optimizer, hp.dtype) == (
-        (20, 7, 5), "scaled", "mt19937", 1, "gd", "float64")
+    assert (hp.layers, hp.init, hp.init_rng, hp.seed, hp.optimizer, hp.dtype, hp.preprocess) == (
+        (20, 7, 5), "scaled", "mt19937", 1, "gd", "float64", "divide255")
 
 
 def test_test_data_without_the_label_column(tmp_path, csv_files):

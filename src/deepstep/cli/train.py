@@ -127,13 +127,15 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
     current epoch with --no-shuffle or full batches), saves a checkpoint and
     prints the command that resumes it; a second Ctrl-C quits at once.
 
+    Inputs are standardized per feature, images too, as DeepNetwork() does
+    (the banner says so); --preset lesson is the lesson's run below, x / 255 included.
+
     \b
     Example (the lesson's 4-layer cat classifier: train 0.986, test 0.80):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
         --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64 \\
         --preprocess divide255
-      (or, the same run: --preset lesson)
     """
     overrides = apply_preset(preset, pop_hyperparameters(kwargs))
     if print_config:

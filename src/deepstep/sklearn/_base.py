@@ -350,7 +350,8 @@ class _DeepEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = getattr(self, "impute", "none") != "none"   # imputed when asked
+        tags.input_tags.string = getattr(self, "categorical", None) is not None  # one-hot when asked
         tags.input_tags.sparse = False
         tags.target_tags.multi_output = True
         tags.non_deterministic = self.seed is None
