@@ -162,9 +162,9 @@ class _DeepEstimator(BaseEstimator):
 
         if resume:
             enc = self.network_.tabular
-            Xe = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X)))
+            Xe = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X), est=self))
         else:
-            table = _frames.as_table(X, fitting=True)
+            table = _frames.as_table(X, fitting=True, est=self)
             enc = _frames.fit_encoder(self, table)
             Xe = _frames.transform(enc, table)
             if _frames.is_frame(X):
@@ -311,7 +311,7 @@ class _DeepEstimator(BaseEstimator):
         net = self.network_
         enc = getattr(net, "tabular", None)
         if enc is not None:                       # columns by name (a DataFrame) or by position (rows)
-            X = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X)))
+            X = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X), est=self))
         else:
             _frames.refuse_plain_frame(self, X)
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")

@@ -98,16 +98,20 @@ def refuse_unlabeled(est, y):
                          f"first, e.g. keep = y.notna(); est.fit(X[keep], y[keep]).")
 
 
-def as_table(X, *, fitting) -> tabular.Table:
+def as_table(X, *, fitting, est=None) -> tabular.Table:
     """X (a DataFrame, or an array of rows) as a :class:`deepstep.tabular.Table`.
 
-    Arrays get the names x0, x1, ... when fitting; at prediction they are taken by position.
+    Arrays get the names x0, x1, ... when fitting; at prediction they are taken by position,
+    after scikit-learn's own checks (2-D, not sparse, not empty, the fitted width).
     """
     if is_frame(X):
         return tabular.from_frame(X, "X")
-    A = np.asarray(X)
-    if A.ndim != 2:
-        raise ValueError(f"Expected a 2D array (n_samples, n_features) or a DataFrame, got shape {A.shape}.")
+    from sklearn.utils.validation import check_array
+
+    A = check_array(X, dtype=None, ensure_all_finite=False, accept_sparse=False, estimator=est)
+    if not fitting and est is not None and A.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {A.shape[1]} features, but {type(est).__name__} is expecting "
+                         f"{est.n_features_in_} features as input.")
     cols = []
     for j in range(A.shape[1]):
         c = A[:, j]
