@@ -596,6 +596,27 @@ class TabularEncoder:
             columns.append({"name": name, "dtype": "str", "fill": fill, "categories": cats.tolist()})
         return cls(columns, impute, task, label)
 
+    @staticmethod
+    def check_file(table, features, impute="median", categorical=None):
+        """The checks of :meth:`fit` that must see the whole file, run before it is split.
+
+        A stray word among numbers (``1.2.3``) may sit in the held-out rows: looked for in every
+        row, so that the column is reported as numbers with a stray cell (naming its line), not
+        as a text column of many values. With ``impute="none"`` the first missing cell is named
+        and the file's missing cells counted.
+        """
+        categorical = set(categorical or ())
+        for name in features:
+            col = table.column(name)
+            miss = missing_mask(col)
+            if miss.any() and not miss.all() and impute == "none":
+                i = int(np.argmax(miss))
+                raise DataError(f"{table.source}, {table.line(i)}: column {name!r} is missing a value "
+                                f"({int(miss.sum())} missing in the file) and --impute is none; "
+                                f"fill them, or impute them (--impute median).")
+            if not is_numeric(col) and name not in categorical:
+                _refuse_stray_words(col, miss, name, table)
+
     # -- transforming ----------------------------------------------------------------------------
     def select(self, table, *, warn=None):
         """Check ``table`` has the input columns by name; say which extra ones are ignored.
@@ -726,8 +747,10 @@ def _refuse_stray_words(values, miss, name, table):
     nums = np.array([_is_float(v) for v in present], dtype=bool)
     if present.size and nums.mean() >= 0.9 and not nums.all():
         i = int(np.flatnonzero(~miss)[np.argmax(~nums)])
+        k = int((~nums).sum())
         raise DataError(f"{table.source}, {table.line(i)}: column {name!r} holds {values[i]!r} among numbers "
-                        f"({int((~nums).sum())} such cells); fix the cell, or mark it missing (leave it empty).")
+                        f"({k} such cell{'s' if k > 1 else ''}); fix the cell, or mark it missing (leave it "
+                        f"empty).")
 
 
 # --- tasks ---------------------------------------------------------------------------------------

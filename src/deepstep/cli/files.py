@@ -184,6 +184,7 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     task, reason = tabular.decide_task(y, opts.task)
     if task == "regression":
         y = ycol.astype(np.float64) if tabular.is_numeric(ycol) else y
+    tabular.TabularEncoder.check_file(table, features, opts.impute, opts.categorical)
     loaded = Loaded(None, None, task, reason, label, label_index, notes=notes, label_why=why)
     rows = None
     if test_path is None:
