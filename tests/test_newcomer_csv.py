@@ -63,3 +63,25 @@ def test_impute_none_counts_the_files_missing_cells(wine):
     assert r.exit_code == 1
     line = error_line(r)
     assert "line 2: column 'ash' is missing a value (6 missing in the file)" in line, line
+
+
+def test_integer_column_names_header_is_not_a_data_row(tmp_path):
+    # Bug: pd.DataFrame(iris_array).to_csv(index=False) writes the header 0,1,2,3,4; it was read as a data
+    # row: 151 examples and a phantom class 4.
+    from sklearn.datasets import load_iris
+
+    from deepstep import tabular
+
+    iris = load_iris()
+    pd.DataFrame(np.column_stack([iris.data, iris.target])).to_csv(tmp_path / "f.csv", index=False)
+    r = run("train", "--data", tmp_path / "f.csv", "--test-fraction", "0", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "3 classes (0, 1, 2)" in r.stderr and "(150 examples" in r.stderr and "(151" not in r.stderr
+    assert "the first row (0, 1, 2, ..., 4) is read as the header" in r.stderr
+    for reader in tabular.READERS:                       # every reader decides alike
+        t = tabular.read_csv(tmp_path / "f.csv", reader=reader)
+        assert t.has_header and t.names == ["0", "1", "2", "3", "4"] and t.n_rows == 150, reader
+    # two integer columns whose first row is 0,1 and integers below: evidence for data, not a header
+    (tmp_path / "g.csv").write_text("0,1\n1,0\n0,0\n1,1\n")
+    t = tabular.read_csv(tmp_path / "g.csv")
+    assert not t.has_header and t.n_rows == 4

@@ -40,6 +40,7 @@ import csv
 import errno
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -211,6 +212,26 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+def integer_names(row) -> bool:
+    """Whether a row is exactly ``0, 1, ..., k-1`` (k >= 2): pandas' integer column names."""
+    return len(row) >= 2 and [c.strip() for c in row] == [str(j) for j in range(len(row))]
+
+
+def looks_like_header(first, second) -> bool:
+    """Whether the first row of a table is its header.
+
+    A word above a number is a header. So is a first row of exactly ``0, 1, ..., k-1`` (what
+    ``pd.DataFrame(array).to_csv(index=False)`` writes) when k >= 3 (no data row looks like
+    that) or when the row below holds a cell that is not an integer (``5.1``, ``0.0``).
+    """
+    if any(not _is_number(c) and (second is None or (i < len(second) and _is_number(second[i])))
+           for i, c in enumerate(first)):
+        return True
+    if not integer_names(first):
+        return False
+    return len(first) >= 3 or second is None or any(not re.fullmatch(r"[+-]?[0-9]+", c.strip()) for c in second)
+
+
 def _sniff_delimiter(path, first_line):
     if path.lower().endswith(".tsv"):
         return "\t"
@@ -268,8 +289,7 @@ def read_table(path, delimiter=None, header="auto"):
     if header == "auto":
         head = rows[0]
         second = rows[1] if len(rows) > 1 else None
-        header = any(not _is_number(c) and (second is None or (i < len(second) and _is_number(second[i])))
-                     for i, c in enumerate(head))
+        header = looks_like_header(head, second)
     names = None
     if header:
         names, rows, lines = rows[0], rows[1:], lines[1:]

@@ -171,8 +171,7 @@ def _read_numeric(path, delimiter, header):
     if len(rows) < 2:
         return None
     if header == "auto":
-        header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
-                     for i, c in enumerate(rows[0]))
+        header = data.looks_like_header(rows[0], rows[1])
     try:
         X = np.loadtxt(path, delimiter=d, skiprows=1 if header else 0, ndmin=2, encoding="utf-8-sig",
                        dtype=np.float64)
@@ -211,8 +210,7 @@ def _read_streaming(path, delimiter, header):
             if first is None:
                 raise DataError(f"{path} is empty: a CSV file needs one example per row.")
             if header == "auto":
-                header = any(not data._is_number(c) and (second is None or (i < len(second)
-                             and data._is_number(second[i]))) for i, c in enumerate(first))
+                header = data.looks_like_header(first, second)
             width = len(first)
             names = first if header else [f"column {j + 1}" for j in range(width)]
             nums = [array("d") for _ in range(width)]
@@ -365,8 +363,7 @@ def _read_with_pandas(path, delimiter, header):
         rows = [[c.strip() for c in r] for r in csv.reader(head, delimiter=d) if r]
         if len(rows) < 2:
             return None
-        header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
-                     for i, c in enumerate(rows[0]))
+        header = data.looks_like_header(rows[0], rows[1])
     options = dict(sep=d, header=0 if header else None, skipinitialspace=True, encoding="utf-8-sig",
                    na_values=list(MISSING), keep_default_na=False, skip_blank_lines=True)
     try:

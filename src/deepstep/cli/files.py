@@ -143,6 +143,10 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     table = tabular.read_csv(data_path)
     source = "standard input" if data_path == "-" else data_path
     notes = []
+    if table.has_header and data.integer_names(table.names):
+        k = len(table.names)
+        notes.append(f"the first row ({', '.join(table.names[:3])}, ..., {k - 1}) is read as the header: "
+                     f"pandas' integer column names (pd.DataFrame(array).to_csv), not an example.")
     if label_col is not None:
         label = tabular.resolve_column(label_col, table)
         why = "as given"
