@@ -85,3 +85,44 @@ def test_integer_column_names_header_is_not_a_data_row(tmp_path):
     (tmp_path / "g.csv").write_text("0,1\n1,0\n0,0\n1,1\n")
     t = tabular.read_csv(tmp_path / "g.csv")
     assert not t.has_header and t.n_rows == 4
+
+
+def test_trailing_comma_empty_column_is_dropped_and_drop_advice_works(wine):
+    # Bug: a trailing comma on every line gave "column '' has no values ...; drop it (--drop '')", and
+    # --drop '' repeated the same error.
+    d, frame = wine
+    (d / "t.csv").write_text("".join(line + ",\n" for line in (d / "wine.csv").read_text().splitlines()))
+    for extra in ([], ["--drop", ""]):
+        r = run("train", "--data", d / "t.csv", "--test-fraction", "0", *FAST, *extra)
+        assert r.exit_code == 0, r.output
+        assert "t.csv has an unnamed, empty column (column 14; a trailing comma" in r.stderr
+        assert "features: 13 from 13 columns" in r.stderr and "label column: 'target' (column 13" in r.stderr
+    # an unnamed column that holds values is a feature, and --drop '' drops it
+    f = frame.copy()
+    f.insert(2, "", np.arange(len(f)) % 3)
+    f.to_csv(d / "u.csv", index=False)
+    r = run("train", "--data", d / "u.csv", "--test-fraction", "0", "--drop", "", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "features: 13 from 13 columns" in r.stderr and "label column: 'target' (column 14" in r.stderr
+
+
+def test_label_column_number_counts_the_index_column_and_refuses_it(wine, tmp_path):
+    # Bug: --label-column 0 on a CSV with a pandas index column picked the index (row numbers) and trained a
+    # regression on them.
+    from sklearn.datasets import load_iris
+
+    load_iris(as_frame=True).frame.to_csv(tmp_path / "ix.csv")          # pandas' index column first
+    r = run("train", "--data", tmp_path / "ix.csv", "--label-column", "0", *FAST)
+    assert r.exit_code == 2
+    line = error_line(r)
+    assert "--label-column 0: column 0 of" in line and "unnamed index column" in line
+    assert "the first data column is 1 ('sepal length (cm)')" in line
+    model = tmp_path / "ix.npz"
+    r = run("train", "--data", tmp_path / "ix.csv", "--label-column", "5", "--out", model, *FAST)
+    assert r.exit_code == 0, r.output
+    assert "label column: 'target' (column 5, as given" in r.stderr and "3 classes (0, 1, 2)" in r.stderr
+    assert "features: 4 from 4 columns" in r.stderr and "(column 0) holds the row numbers" in r.stderr
+    r = run("evaluate", model, "--data", tmp_path / "ix.csv", "--label-column", "0")
+    assert r.exit_code == 2 and "unnamed index column" in error_line(r)
+    r = run("evaluate", model, "--data", tmp_path / "ix.csv", "--label-column", "5")
+    assert r.exit_code == 0 and "150 examples)" in r.stdout

@@ -73,6 +73,12 @@ class Table:
         return Table([self.names[j] for j in keep], [self.columns[j] for j in keep], self.has_header,
                      self.source, self.lines)
 
+    def drop_at(self, positions) -> Table:
+        """The table without the columns at ``positions`` (names may repeat: '' twice)."""
+        keep = [j for j in range(len(self.names)) if j not in set(positions)]
+        return Table([self.names[j] for j in keep], [self.columns[j] for j in keep], self.has_header,
+                     self.source, self.lines)
+
     def line(self, i) -> str:
         return f"line {int(self.lines[i])}" if self.lines is not None else f"row {i + 1}"
 
@@ -431,6 +437,14 @@ def index_column(table) -> str | None:
     if not is_numeric(col) or np.isnan(col).any() or np.any(np.mod(col, 1) != 0):
         return None
     return table.names[0] if np.unique(col).size == col.size else None
+
+
+def empty_unnamed(table) -> list:
+    """Positions of unnamed columns ('' or pandas' 'Unnamed: 3') whose every cell is empty (a trailing comma)."""
+    if not table.has_header:
+        return []
+    return [j for j, (n, c) in enumerate(zip(table.names, table.columns))
+            if (n.strip() == "" or re.fullmatch(r"Unnamed: [0-9]+", n.strip())) and missing_mask(c).all()]
 
 
 def resolve_column(spec, table, what="label column"):

@@ -27,7 +27,8 @@ from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
                    "are taken by name")
 @click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
 @click.option("--label-column", metavar="INDEX|NAME",
-              help="CSV label column [default: the one the model was trained with]")
+              help="CSV label column: 0-based index counting the file's columns as they are (a pandas index "
+                   "column is column 0), or header name [default: the one the model was trained with]")
 @click.option("--drop-unlabeled", is_flag=True,
               help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
                    "first lines]")

@@ -142,27 +142,38 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
 
     table = tabular.read_csv(data_path)
     source = "standard input" if data_path == "-" else data_path
+    file_names = list(table.names)                  # the columns as the user sees them (numbers count these)
     notes = []
     if table.has_header and data.integer_names(table.names):
         k = len(table.names)
         notes.append(f"the first row ({', '.join(table.names[:3])}, ..., {k - 1}) is read as the header: "
                      f"pandas' integer column names (pd.DataFrame(array).to_csv), not an example.")
+    index = tabular.index_column(table)
     if label_col is not None:
         label = tabular.resolve_column(label_col, table)
         why = "as given"
+        refuse_index_label(label_col, label, index, table, source)
     else:
         label = None
-    index = tabular.index_column(table)
-    if index is not None and index != label:
-        table = table.drop([index])
-        notes.append(f"the unnamed first column of {source} holds the row numbers (an index): not used as "
-                     f"a feature.")
+    empty = [j for j in tabular.empty_unnamed(table) if table.names[j] != label]
+    if empty:
+        table = table.drop_at(empty)
+        what = "an unnamed, empty column" if len(empty) == 1 else f"{len(empty)} unnamed, empty columns"
+        where = ", ".join(map(str, empty))
+        notes.append(f"{source} has {what} (column{'s' if len(empty) > 1 else ''} {where}; a trailing comma "
+                     f"on each line?): not used.")
+    if index is not None:
+        table = table.drop_at([0])
+        notes.append(f"the unnamed first column of {source} (column 0) holds the row numbers (an index): not "
+                     f"used; column numbers count it, as the file does.")
     if label is None:
         label, why = tabular.default_label(table)
     if len(table.names) < 2:
         raise DataError(f"{source} has a single column (taken as the labels) and no feature columns; a data "
                         f"file needs one example per row, its features and label separated by commas.")
-    label_index = table.names.index(label) + (1 if index is not None and index != label else 0)
+    label_index = file_names.index(label, 1 if index is not None else 0)
+    # --drop '' (or the index's name) for a column already left out: nothing more to do
+    opts = dataclasses.replace(opts, drop=tuple(n for n in opts.drop if n in table.names or n not in file_names))
     if table.names.count(label) > 1:
         raise DataError(f"{source} has several columns named {label!r}; rename them.")
     weight = opts.weight_column
@@ -219,9 +230,9 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
                    f"not a feature", err=True)
     if test_path is not None:
         ttable = tabular.read_csv(test_path)
-        tindex = tabular.index_column(ttable)
-        if tindex is not None and tindex != label:
-            ttable = ttable.drop([tindex])
+        ttable = ttable.drop_at(tabular.empty_unnamed(ttable))
+        if tabular.index_column(ttable) is not None:
+            ttable = ttable.drop_at([0])
         X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data",
                                 unlabeled="drop" if opts.drop_unlabeled else "refuse", warn=_note)
         ty = tabular.labels_of(ty) if task == "classification" else ty.astype(np.float64)
@@ -229,6 +240,16 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
                                    tabular=encoder)
         loaded.split = test_path
     return loaded
+
+
+def refuse_index_label(spec, label, index, table, source):
+    """--label-column naming the unnamed index column (row numbers) is refused: it is never data."""
+    if index is None or label != index:
+        return
+    first = table.names[1] if len(table.names) > 1 else None
+    raise click.UsageError(f"--label-column {spec}: column 0 of {source} is its unnamed index column (row "
+                           f"numbers, as pandas' to_csv writes them), which deepstep drops; column numbers count "
+                           f"it, so the first data column is 1 ({first!r}); or give the label column's name.")
 
 
 def _feature_columns(table, label, opts, source):
@@ -363,12 +384,15 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, 
         say = _note
         label = encoder.label["name"] if encoder.label else None
         label_index = encoder.label["index"] if encoder.label else None
+        index = tabular.index_column(table)
         if label_col is not None:
             label = tabular.resolve_column(label_col, table)
-            label_index = table.names.index(label)
-        index = tabular.index_column(table)
-        if index is not None and index not in encoder.input_names and index != label:
-            table = table.drop([index])
+            if index not in encoder.input_names:
+                refuse_index_label(label_col, label, index, table, path)
+            label_index = table.names.index(label, 1 if index is not None and label != index else 0)
+        table = table.drop_at([j for j in tabular.empty_unnamed(table) if table.names[j] != label])
+        if index is not None and index not in encoder.input_names:
+            table = table.drop_at([0])
         if label is None and table.has_header:
             extra = [n for n in table.names if n not in encoder.input_names]
             label = extra[-1] if len(extra) == 1 and extra[-1] == table.names[-1] else None

@@ -44,6 +44,8 @@ def _names(text):
     """'a,b, c' -> ('a', 'b', 'c'); None stays None."""
     if text is None:
         return None
+    if not text.strip():                     # --drop '': the unnamed column (a header cell left empty)
+        return ("",)
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
@@ -57,8 +59,9 @@ def _names(text):
               help="bundled dataset with a fixed train/test split: breast_cancer (default), "
                    "digits, moons, circles")
 @click.option("--label-column", metavar="INDEX|NAME",
-              help="CSV label column: 0-based index (-1 = the last) or header name [default: the one "
-                   "column named label, target, class or y; else the last]")
+              help="CSV label column: 0-based index counting the file's columns as they are (a pandas "
+                   "index column is column 0, though never used), -1 = the last, or header name [default: the "
+                   "one column named label, target, class or y; else the last]")
 @click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
               help="classification or regression; auto decides from the label column (as scikit-learn's "
                    "type_of_target) and says what it chose")
