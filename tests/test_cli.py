@@ -322,7 +322,7 @@ def test_prose_file_fails_before_anything_is_printed(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("hello world\nthese are my notes\n")
     r = run("train", "--data", notes)
-    assert_one_line_error(r, 1, r"notes\.txt, line 1, column 1: 'hello world' is not a number")
+    assert_one_line_error(r, 1, r"notes\.txt, line 1, column 0: 'hello world' is not a number")
     assert r.stdout == ""
 
 

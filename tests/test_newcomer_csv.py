@@ -126,3 +126,17 @@ def test_label_column_number_counts_the_index_column_and_refuses_it(wine, tmp_pa
     assert r.exit_code == 2 and "unnamed index column" in error_line(r)
     r = run("evaluate", model, "--data", tmp_path / "ix.csv", "--label-column", "5")
     assert r.exit_code == 0 and "150 examples)" in r.stdout
+
+
+def test_headerless_columns_are_numbered_as_label_column_counts(tmp_path):
+    # Bug: a headerless file said "label column: 'column 5' (column 4, ...)": names 1-based, numbers 0-based.
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    pd.DataFrame(np.column_stack([iris.data, iris.target])).to_csv(tmp_path / "h.csv", index=False, header=False)
+    r = run("train", "--data", tmp_path / "h.csv", "--drop", "column 0", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "label column: 'column 4' (column 4, the last column" in r.stderr
+    assert "features: 3 from 3 columns" in r.stderr
+    r = run("train", "--data", tmp_path / "h.csv", "--label-column", "4", "--features", "column 5", *FAST)
+    assert r.exit_code == 2 and "'column 5'" in error_line(r)

@@ -283,7 +283,7 @@ def read_table(path, delimiter=None, header="auto"):
         # Prose, or a table of words: there is no feature to read (a lone header row is told apart below).
         cell = rows[0][0]
         what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
-        raise DataError(f"{path}, line {lines[0]}, column 1: {what}. The file has no numeric columns; "
+        raise DataError(f"{path}, line {lines[0]}, column 0: {what}. The file has no numeric columns; "
                         f"a data file needs one example per row, its features (numbers) and label "
                         f"separated by commas (or ';' or tabs).")
     if header == "auto":
@@ -333,7 +333,7 @@ def _numeric(cells, lines, cols, path, names):
                     col = cols[j]
                     label = f" ({names[col]!r})" if names else ""
                     what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
-                    raise DataError(f"{path}, line {lines[r]}, column {col + 1}{label}: {what}. "
+                    raise DataError(f"{path}, line {lines[r]}, column {col}{label}: {what}. "
                                     f"Features must be numeric; encode text as numbers first.") from None
         raise
 
@@ -383,7 +383,7 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
         bad = next(((line, cell) for row, line in zip(rows, lines) for cell in row if not _is_number(cell)), None)
         if bad is not None:
             what = "an empty cell" if bad[1] == "" else f"{bad[1]!r} is not a number"
-            raise DataError(f"{path}, line {bad[0]}, column 1: {what}. The file has a single column and "
+            raise DataError(f"{path}, line {bad[0]}, column 0: {what}. The file has a single column and "
                             f"no numeric feature columns; a data file needs one example per row, its "
                             f"features and label separated by commas (or ';' or tabs).")
         raise DataError(f"{path} has a single column (taken as the labels) and no feature columns; "
@@ -424,7 +424,7 @@ def _check_finite(X, source, lines=None, cols=None, names=None):
     if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
         e, f = np.argwhere(~np.isfinite(X.T))[0]            # first bad example, then feature
         label = f" ({names[cols[f]]!r})" if names and cols is not None else ""
-        where = (f"line {lines[e]}, column {cols[f] + 1}{label}" if lines is not None
+        where = (f"line {lines[e]}, column {cols[f]}{label}" if lines is not None
                  else f"example {e}, feature {f}")
         raise DataError(f"{source}, {where}: {X[f, e]} -- the data contains NaN or infinite values; "
                         f"clean or impute them first.")

@@ -97,7 +97,7 @@ def read_csv(path, delimiter=None, header="auto", *, reader="auto") -> Table:
     """A delimited text file (or ``"-"``: standard input) as a :class:`Table`.
 
     The header row is detected as :func:`deepstep.data.read_table` does;
-    headerless files get the names ``column 1``, ``column 2``, .... Files under
+    headerless files get the names ``column 0``, ``column 1``, ... (0-based, as --label-column counts). Files under
     :data:`SMALL_FILE` are read by the csv module; larger ones by pandas' C
     reader when pandas is installed, else by ``np.loadtxt`` (numbers only) or a
     streaming reader (text, missing cells). Whatever the reader, the same
@@ -185,7 +185,7 @@ def _read_numeric(path, delimiter, header):
         return None
     if X.shape[1] != len(rows[0]) or not np.isfinite(X).all() or not (np.abs(X) < 2 ** 53).all():
         return None                        # ... or an integer float64 may not hold: the exact readers
-    names = rows[0] if header else [f"column {j + 1}" for j in range(X.shape[1])]
+    names = rows[0] if header else [f"column {j}" for j in range(X.shape[1])]
     return Table(list(names), [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])], bool(header), path)
 
 
@@ -218,7 +218,7 @@ def _read_streaming(path, delimiter, header):
             if header == "auto":
                 header = data.looks_like_header(first, second)
             width = len(first)
-            names = first if header else [f"column {j + 1}" for j in range(width)]
+            names = first if header else [f"column {j}" for j in range(width)]
             nums = [array("d") for _ in range(width)]
             texts = [None] * width                        # list of str once a column holds a word
             lines = array("q")
@@ -298,7 +298,7 @@ def _read_rows_table(names, rows, lines, source) -> Table:
     width = len(rows[0])
     has_header = names is not None
     if names is None:
-        names = [f"column {j + 1}" for j in range(width)]
+        names = [f"column {j}" for j in range(width)]
     cols = [_typed_column([r[j] for r in rows]) for j in range(width)]
     return Table(list(names), cols, has_header, source, np.asarray(lines))
 
@@ -383,7 +383,7 @@ def _read_with_pandas(path, delimiter, header):
     import csv
 
     names = ([("" if str(n).startswith("Unnamed: ") else str(n).strip()) for n in df.columns] if header
-             else [f"column {j + 1}" for j in range(df.shape[1])])
+             else [f"column {j}" for j in range(df.shape[1])])
     cols = []
     for j, name in enumerate(df.columns):
         s = df[name]

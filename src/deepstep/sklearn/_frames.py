@@ -122,7 +122,7 @@ def as_table(X, *, fitting, est=None) -> tabular.Table:
             cols.append(np.array([np.nan if _missing(v) else float(v) for v in c], dtype=np.float64))
         except (TypeError, ValueError):
             cols.append(np.array([None if _missing(v) else str(v) for v in c], dtype=object))
-    names = [f"x{j}" for j in range(A.shape[1])] if fitting else [f"column {j + 1}" for j in range(A.shape[1])]
+    names = [f"x{j}" for j in range(A.shape[1])] if fitting else [f"column {j}" for j in range(A.shape[1])]
     return tabular.Table(names, cols, fitting, "X", None)
 
 
