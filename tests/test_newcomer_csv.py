@@ -140,3 +140,26 @@ def test_headerless_columns_are_numbered_as_label_column_counts(tmp_path):
     assert "features: 3 from 3 columns" in r.stderr
     r = run("train", "--data", tmp_path / "h.csv", "--label-column", "4", "--features", "column 5", *FAST)
     assert r.exit_code == 2 and "'column 5'" in error_line(r)
+
+
+def test_european_csv_semicolons_and_decimal_commas_are_read(wine, tmp_path):
+    # Bug: a ';'-separated file with decimal commas (14,23) was refused as an "identifier" column.
+    d, frame = wine
+    frame.to_csv(tmp_path / "eu.csv", sep=";", decimal=",", index=False)
+    model = tmp_path / "eu.npz"
+    r = run("train", "--data", tmp_path / "eu.csv", "--out", model, *FAST)
+    assert r.exit_code == 0, r.output
+    assert "the separator is ';' (detected; --sep to set it)" in r.stderr
+    assert "decimal commas (14,23) in 13 columns ('alcohol'," in r.stderr and "features: 13 from 13 columns (13" in r.stderr
+    r = run("evaluate", model, "--data", tmp_path / "eu.csv")
+    assert r.exit_code == 0 and "178 examples)" in r.stdout
+    # told not to read decimal commas: the message names them and the flag, not an identifier
+    r = run("train", "--data", tmp_path / "eu.csv", "--decimal", ".", *FAST)
+    assert r.exit_code == 1
+    line = error_line(r)
+    assert "holds numbers written with decimal commas" in line and "--decimal ," in line
+    # --sep and --decimal from a config file
+    (tmp_path / "run.toml").write_text('sep = ";"\ndecimal = ","\n')
+    r = run("train", "--data", tmp_path / "eu.csv", "--config", tmp_path / "run.toml", *FAST)
+    assert r.exit_code == 0 and "features: 13 from 13 columns (13" in r.stderr
+    assert "(detected" not in r.stderr

@@ -27,7 +27,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,8 @@ class Table:
     has_header: bool
     source: str
     lines: np.ndarray | None = None
+    #: What the reader decided about the file's format (its separator, decimal commas), for the banner.
+    notes: list = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -93,7 +95,66 @@ SMALL_FILE = 1 << 20
 READERS = ("auto", "csv", "pandas", "loadtxt", "streaming")
 
 
-def read_csv(path, delimiter=None, header="auto", *, reader="auto") -> Table:
+SEPARATORS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|"}
+DECIMALS = ("auto", ".", ",")
+
+
+def read_csv(path, delimiter=None, header="auto", *, reader="auto", decimal="auto") -> Table:
+    """A delimited text file as a :class:`Table`, its separator and decimal mark detected or given.
+
+    ``delimiter``: None (detected: the first of ``,``, ``;``, tab in the first line) or the separator.
+    ``decimal``: ``"auto"`` reads decimal commas (``14,23``) as numbers in a file whose separator is
+    not a comma, when every cell of a column is such a number; ``","`` insists; ``"."`` never.
+    What was detected is said in :attr:`Table.notes`. See :func:`_read_csv` for the readers.
+    """
+    if decimal not in DECIMALS:
+        from .errors import unknown_name
+
+        raise unknown_name("decimal mark", decimal, DECIMALS)
+    table = _read_csv(path, delimiter, header, reader=reader)
+    sep = delimiter
+    if sep is None and path != "-":
+        from . import data
+
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                sep = data._sniff_delimiter(os.fspath(path), fh.readline())
+        except (OSError, UnicodeDecodeError):
+            sep = ","
+    if decimal == "," and sep == ",":
+        raise InvalidParameterError(f"{table.source}: decimal commas need another separator than ','; "
+                                    f"give --sep ';' (or the file's separator).")
+    if delimiter is None and sep not in (None, ","):
+        table.notes.append(f"{table.source}: the separator is {'tab' if sep == chr(9) else repr(sep)} "
+                           f"(detected; --sep to set it)")
+    if decimal == "," or (decimal == "auto" and sep not in (None, ",")):
+        converted = _read_decimal_commas(table)
+        if converted:
+            shown = ", ".join(map(repr, converted[:4])) + (" ..." if len(converted) > 4 else "")
+            table.notes.append(f"{table.source}: decimal commas (14,23) in {len(converted)} column"
+                               f"{'s' if len(converted) > 1 else ''} ({shown}) read as numbers"
+                               + (" (detected; --decimal . reads them as text)" if decimal == "auto" else ""))
+    return table
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?([0-9]+(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _read_decimal_commas(table) -> list:
+    """Text columns whose every cell is a number written with a decimal comma, made numbers; their names."""
+    out = []
+    for j, col in enumerate(table.columns):
+        if is_numeric(col):
+            continue
+        cells = [v for v in col if v is not None]
+        if cells and any("," in v for v in cells) and all(_DECIMAL_COMMA.fullmatch(v) for v in cells):
+            table.columns[j] = np.array([np.nan if v is None else float(v.replace(",", ".")) for v in col],
+                                        dtype=np.float64)
+            out.append(table.names[j])
+    return out
+
+
+def _read_csv(path, delimiter=None, header="auto", *, reader="auto") -> Table:
     """A delimited text file (or ``"-"``: standard input) as a :class:`Table`.
 
     The header row is detected as :func:`deepstep.data.read_table` does;
@@ -600,6 +661,10 @@ class TabularEncoder:
             cats, counts = np.unique(values[~miss].astype(str), return_counts=True)
             n = int((~miss).sum())
             if cats.size > 20 and cats.size > ID_FRACTION * n and name not in categorical:
+                if not python and all(_DECIMAL_COMMA.fullmatch(c) for c in cats) and any("," in c for c in cats):
+                    raise DataError(f"{table.source}: column {name!r} holds numbers written with decimal commas "
+                                    f"(e.g. {str(cats[0])!r}); read them as numbers with --decimal , (and --sep "
+                                    f"';' or the file's separator).")
                 raise DataError(f"{table.source}: text column {name!r} has {cats.size} distinct values in {n} "
                                 f"rows, like an identifier; one-hot features would not generalize. Drop "
                                 f"it ({drop(name)}) or encode it as numbers.")

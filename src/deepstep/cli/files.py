@@ -33,6 +33,8 @@ class DataOptions:
     test_fraction: float = 0.2
     weight_column: str | None = None
     drop_unlabeled: bool = False
+    sep: str = "auto"
+    decimal: str = "auto"
 
 
 @dataclasses.dataclass
@@ -140,10 +142,10 @@ def _split_indices(y, fraction, task, loaded):
 def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     from .. import data, tabular
 
-    table = tabular.read_csv(data_path)
+    table = read_table(data_path, opts)
     source = "standard input" if data_path == "-" else data_path
     file_names = list(table.names)                  # the columns as the user sees them (numbers count these)
-    notes = []
+    notes = list(table.notes)
     if table.has_header and data.integer_names(table.names):
         k = len(table.names)
         notes.append(f"the first row ({', '.join(table.names[:3])}, ..., {k - 1}) is read as the header: "
@@ -229,7 +231,8 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
         click.echo(f"deepstep: sample weights from column {weight!r} (min {w.min():g}, max {w.max():g}), "
                    f"not a feature", err=True)
     if test_path is not None:
-        ttable = tabular.read_csv(test_path)
+        ttable = read_table(test_path, opts)
+        loaded.notes += ttable.notes
         ttable = ttable.drop_at(tabular.empty_unnamed(ttable))
         if tabular.index_column(ttable) is not None:
             ttable = ttable.drop_at([0])
@@ -250,6 +253,15 @@ def refuse_index_label(spec, label, index, table, source):
     raise click.UsageError(f"--label-column {spec}: column 0 of {source} is its unnamed index column (row "
                            f"numbers, as pandas' to_csv writes them), which deepstep drops; column numbers count "
                            f"it, so the first data column is 1 ({first!r}); or give the label column's name.")
+
+
+def read_table(path, opts):
+    """A CSV file as a table, with train's --sep and --decimal."""
+    from .. import tabular
+
+    if opts.sep not in tabular.SEPARATORS:
+        raise click.UsageError(f"--sep {opts.sep!r}: give one of ',', ';', 'tab', '|' or auto.")
+    return tabular.read_csv(path, tabular.SEPARATORS[opts.sep], decimal=opts.decimal)
 
 
 def _feature_columns(table, label, opts, source):
@@ -382,6 +394,8 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, 
     if _is_table(path) and encoder is not None:
         table = tabular.read_csv(path)
         say = _note
+        for note in table.notes:
+            say(f"note: {note}")
         label = encoder.label["name"] if encoder.label else None
         label_index = encoder.label["index"] if encoder.label else None
         index = tabular.index_column(table)

@@ -76,6 +76,12 @@ def _names(text):
 @click.option("--drop-unlabeled", is_flag=True,
               help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
                    "first lines]")
+@click.option("--sep", default="auto", show_default=True, metavar="auto|,|;|tab|'|'",
+              help="CSV separator; auto takes the first of ',', ';', tab in the first line (the banner says "
+                   "which, when not ',')")
+@click.option("--decimal", type=click.Choice(tabular.DECIMALS), default="auto", show_default=True,
+              help="CSV decimal mark: auto reads decimal commas (14,23) as numbers in a file not separated "
+                   "by commas, when a whole column is written so (the banner says so)")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="with --data alone: hold out this fraction (stratified for classification) and report "
                    "its test metrics; 0 trains on all")
@@ -115,7 +121,7 @@ def _names(text):
                    "block, without loading it: data larger than memory, shuffled by blocks (no --resume)")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
-          drop_unlabeled, test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
+          drop_unlabeled, sep, decimal, test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
           as_json, quiet, preset, print_config, stream=False, **kwargs):
     """Train a network and print train and test metrics.
 
@@ -146,13 +152,14 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
 
         settings = {"data": data_path, "test_data": test_path, "dataset": dataset, "label_column": label_column,
                     "task": task, "features": features, "drop": drop, "categorical": categorical,
-                    "impute": impute, "drop_unlabeled": drop_unlabeled, "test_fraction": test_fraction,
+                    "impute": impute, "drop_unlabeled": drop_unlabeled, "sep": sep, "decimal": decimal,
+                    "test_fraction": test_fraction,
                     "out": out_path, "plot": plot_path}
         click.echo(render_config(settings, HyperParameters(**overrides)))
         return
     opts = DataOptions(task=task, features=_names(features), drop=_names(drop) or (),
                        categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction,
-                       weight_column=weight_column, drop_unlabeled=drop_unlabeled)
+                       weight_column=weight_column, drop_unlabeled=drop_unlabeled, sep=sep, decimal=decimal)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
     inputs = [("--data", data_path), ("--test-data", test_path), ("--resume", resume_path)]
