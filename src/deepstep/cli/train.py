@@ -121,8 +121,8 @@ def _names(text):
                    "block, without loading it: data larger than memory, shuffled by blocks (no --resume)")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
-          drop_unlabeled, sep, decimal, test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
-          as_json, quiet, preset, print_config, stream=False, **kwargs):
+          drop_unlabeled, sep, decimal, test_fraction, out_path, plot_path, checkpoint_path, resume_path,
+          class_weight, weight_column, as_json, quiet, preset, print_config, stream=False, **kwargs):
     """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
