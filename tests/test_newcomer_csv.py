@@ -3,6 +3,8 @@
 The files are small tables written by pandas (scikit-learn's datasets), as a user would write them.
 """
 
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -162,3 +164,23 @@ def test_european_csv_semicolons_and_decimal_commas_are_read(wine, tmp_path):
     r = run("train", "--data", tmp_path / "eu.csv", "--config", tmp_path / "run.toml", *FAST)
     assert r.exit_code == 0 and "features: 13 from 13 columns (13" in r.stderr
     assert "(detected" not in r.stderr
+
+
+def test_regression_banner_says_whose_mean(tmp_path):
+    # Bug: "target from 25 to 346 (mean 151.606)" was the training rows' range and mean, without saying so.
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame.to_csv(tmp_path / "diabetes.csv", index=False)
+    r = run("train", "--data", tmp_path / "diabetes.csv", *FAST)
+    assert r.exit_code == 0, r.output
+    m = re.search(r"target from (\S+) to (\S+) in the (\d+) training rows \(their mean (\S+)\)", r.stderr)
+    assert m, r.stderr
+    n = int(m.group(3))
+    assert n == len(frame) - int(np.ceil(0.2 * len(frame)))
+    from sklearn.model_selection import train_test_split
+
+    from deepstep import data
+
+    rows, _ = train_test_split(np.arange(len(frame)), test_size=len(frame) - n, random_state=data.SPLIT_SEED)
+    assert float(m.group(4)) == pytest.approx(frame["target"].to_numpy()[rows].mean(), rel=1e-5)

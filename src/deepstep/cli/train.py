@@ -346,7 +346,7 @@ def banner(loaded, net):
     else:
         y = np.asarray(y, dtype=float)
         lines.append(f"task: regression ({loaded.reason}): target from {y.min():.6g} to {y.max():.6g} "
-                     f"(mean {y.mean():.6g}); --task to change")
+                     f"in the {y.size} training rows (their mean {y.mean():.6g}); --task to change")
     if loaded.label is not None:
         lines.append(f"label column: {loaded.label!r} (column {loaded.label_index}, {loaded.label_why}; "
                      f"--label-column to change)")
