@@ -3,6 +3,7 @@
 The files are small tables written by pandas (scikit-learn's datasets), as a user would write them.
 """
 
+import json
 import re
 
 import numpy as np
@@ -184,3 +185,37 @@ def test_regression_banner_says_whose_mean(tmp_path):
 
     rows, _ = train_test_split(np.arange(len(frame)), test_size=len(frame) - n, random_state=data.SPLIT_SEED)
     assert float(m.group(4)) == pytest.approx(frame["target"].to_numpy()[rows].mean(), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def cat_model(tmp_path_factory):
+    from conftest import DATA
+
+    train = DATA / "train_catvnoncat.h5"
+    if not train.exists():
+        pytest.skip(f"{train.name} not found: the shared datasets folder {DATA} is absent")
+    out = tmp_path_factory.mktemp("cat") / "cat.npz"
+    r = run("train", "--data", train, "--test-fraction", "0", "--out", out, "-q", *FAST)
+    assert r.exit_code == 0, r.output
+    return out, DATA / "test_catvnoncat.h5"
+
+
+def test_json_carries_labels_with_their_type_and_names_apart(cat_model, tmp_path):
+    # Bug: info/evaluate --json gave "classes": ["0", "1", "2"] for integer labels, and "0 (non-cat)" for the
+    # cat model: display strings where the labels belong.
+    model, test = cat_model
+    info = json.loads(run("info", model, "--json").stdout)
+    assert info["classes"] == [0, 1] and info["class_names"] == ["non-cat", "cat"]
+    ev = json.loads(run("evaluate", model, "--data", test, "--json").stdout)
+    assert [(c["class"], c["name"]) for c in ev["classes"]] == [(0, "non-cat"), (1, "cat")]
+    text = run("evaluate", model, "--data", test).stdout
+    assert "0 (non-cat)" in text and "1 (cat)" in text                       # the table shows both
+    from sklearn.datasets import load_iris
+
+    load_iris(as_frame=True).frame.to_csv(tmp_path / "iris.csv", index=False)
+    r = run("train", "--data", tmp_path / "iris.csv", "--out", tmp_path / "iris.npz", "-q", *FAST)
+    assert r.exit_code == 0, r.output
+    info = json.loads(run("info", tmp_path / "iris.npz", "--json").stdout)
+    assert info["classes"] == [0, 1, 2] and info["class_names"] is None
+    ev = json.loads(run("evaluate", tmp_path / "iris.npz", "--data", tmp_path / "iris.csv", "--json").stdout)
+    assert [c["class"] for c in ev["classes"]] == [0, 1, 2] and {c["name"] for c in ev["classes"]} == {None}

@@ -16,8 +16,8 @@ from .files import (
     _write_predictions,
 )
 from .options import label_column as parse_label_column
-from .output import class_label, format_metrics, load_image
-from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
+from .output import class_label, class_name, format_metrics, json_label, load_image
+from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path, printable
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -72,9 +72,9 @@ def detailed_report(model, X, y) -> dict:
     pred = pred.ravel()
     labels = list(model.classes)
     p, r, f, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    names = [class_label(model, c) for c in labels]
-    return {"classes": [{"class": n, "precision": float(a), "recall": float(b), "f1": float(c),
-                         "support": int(d)} for n, a, b, c, d in zip(names, p, r, f, support)],
+    return {"classes": [{"class": json_label(k), "name": class_name(model, k),
+                         "precision": float(a), "recall": float(b), "f1": float(c), "support": int(d)}
+                        for k, a, b, c, d in zip(labels, p, r, f, support)],
             "macro_f1": float(np.mean(f)),
             "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist()}
 
@@ -85,12 +85,13 @@ def format_report(model, report) -> str:
     if not report:
         return ""
     rows = [("class", "precision", "recall", "f1", "support")]
-    rows += [(c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+    shown = lambda c: printable(f"{c['class']} ({c['name']})" if c["name"] is not None else str(c["class"]))
+    rows += [(shown(c), f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
              for c in report["classes"]]
     w0 = max(len(r[0]) for r in rows)
     lines = ["  ".join([r[0].ljust(w0), *(v.rjust(9) for v in r[1:])]) for r in rows]
     lines.append(f"macro f1: {report['macro_f1']:.4f}")
-    names = [c["class"] for c in report["classes"]]
+    names = [shown(c) for c in report["classes"]]
     cm = report["confusion_matrix"]
     w = max(max(len(n) for n in names), max(len(str(v)) for row in cm for v in row))
     lines.append("confusion matrix (rows: true class, columns: predicted):")
