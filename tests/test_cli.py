@@ -383,10 +383,10 @@ def test_predict_images_writes_out_csv(tmp_path, image_model, rng):
     r = run("predict", image_model, "--image", photos[0], "--image", photos[1], "--out", out)
     assert r.exit_code == 0, r.output
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["image", "label", "probability"] and len(rows) == 3
-    for (image, label, prob), line in zip(rows[1:], r.stdout.splitlines()):
-        assert line == f"{image}: {label}  (probability {float(prob):.3f})"
-        assert label in ("0 (dog)", "1 (cat)") and 0.5 <= float(prob) <= 1
+    assert rows[0] == ["image", "prediction", "class_name", "probability"] and len(rows) == 3
+    for (image, label, name, prob), line in zip(rows[1:], r.stdout.splitlines()):
+        assert line == f"{image}: {label} ({name})  (probability {float(prob):.3f})"
+        assert (label, name) in (("0", "dog"), ("1", "cat")) and 0.5 <= float(prob) <= 1
     assert [row[0] for row in rows[1:]] == [str(p) for p in photos]
     assert "2 predictions written to" in r.stderr
 

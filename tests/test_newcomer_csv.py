@@ -219,3 +219,33 @@ def test_json_carries_labels_with_their_type_and_names_apart(cat_model, tmp_path
     assert info["classes"] == [0, 1, 2] and info["class_names"] is None
     ev = json.loads(run("evaluate", tmp_path / "iris.npz", "--data", tmp_path / "iris.csv", "--json").stdout)
     assert [c["class"] for c in ev["classes"]] == [0, 1, 2] and {c["name"] for c in ev["classes"]} == {None}
+
+
+def test_predict_data_and_image_say_the_same_label_and_name(cat_model, tmp_path):
+    # Bug: predict --data test_catvnoncat.h5 wrote `1` where predict --image printed `1 (cat)`.
+    import csv
+
+    import h5py
+    from PIL import Image
+
+    model, test = cat_model
+    with h5py.File(test, "r") as f:
+        images = f["test_set_x"][:3]
+    subset = tmp_path / "three.npz"
+    np.savez(subset, X=images.reshape(3, -1))
+    photos = []
+    for i, img in enumerate(images):
+        photos.append(tmp_path / f"p{i}.png")
+        Image.fromarray(img).save(photos[-1])
+    r = run("predict", model, "--data", subset)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(r.stdout.splitlines()))
+    assert rows[0][:2] == ["prediction", "class_name"]
+    out = tmp_path / "images.csv"
+    r = run("predict", model, *[a for p in photos for a in ("--image", p)], "--out", out)
+    assert r.exit_code == 0, r.output
+    image_rows = list(csv.reader(out.open()))
+    assert image_rows[0] == ["image", "prediction", "class_name", "probability"]
+    assert [row[:2] for row in rows[1:]] == [row[1:3] for row in image_rows[1:]]
+    for (label, name), line in zip((row[:2] for row in rows[1:]), r.stdout.splitlines()):
+        assert name in ("cat", "non-cat") and f": {label} ({name})  (probability" in line

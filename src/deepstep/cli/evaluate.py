@@ -110,9 +110,14 @@ def format_report(model, report) -> str:
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
               help="also write the predictions to this CSV file (--data: instead of standard output; "
-                   "--image: columns image, label, probability)")
+                   "--image: columns image, prediction, class_name, probability)")
 def predict(model_path, data_path, images, label_column, out_path):
-    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
+    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image.
+
+    The prediction is the label as the training data wrote it (1); where the training file named
+    its classes (the cat files: non-cat, cat), a class_name column follows it in both the --data
+    and the --image CSV, and the --image lines show both: 1 (cat).
+    """
     if bool(data_path) == bool(images):
         raise click.UsageError("Give either --data FILE or --image PHOTO.")
     check_output_path(out_path, "--out")
@@ -131,9 +136,12 @@ def predict(model_path, data_path, images, label_column, out_path):
             conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
             conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
             click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
-            rows.append([p, class_label(model, labels[0, i]), f"{conf:.6g}"])
+            name = class_name(model, labels[0, i])
+            rows.append([p, json_label(labels[0, i])] + ([] if not model.class_names else [name or ""])
+                        + [f"{conf:.6g}"])
         if out_path:
-            _write_csv(out_path, [["image", "label", "probability"], *rows])
+            head = ["image", "prediction"] + (["class_name"] if model.class_names else []) + ["probability"]
+            _write_csv(out_path, [head, *rows])
             click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
         return
     ds = _load_for_model(model, data_path, parse_label_column(label_column), unlabeled="ignore")  # no label needed

@@ -479,12 +479,18 @@ def _write_predictions(model, X, out_path):
         header = ["prediction"] if pred.shape[0] == 1 else [f"prediction_{i}" for i in range(pred.shape[0])]
         cols = [pred]
     elif model.classes is not None:
+        from .output import class_name
+
         header = ["prediction"]
+        cols = [pred]
+        if model.class_names:                # the training file's class names, beside the label as it is
+            header.append("class_name")
+            cols.append(np.array([[class_name(model, v) or "" for v in pred.ravel()]], dtype=object))
         if model.output == "sigmoid":
             header.append(f"p_{model.classes[1]}")
         else:
             header += [f"p_{c}" for c in model.classes]
-        cols = [pred, proba]
+        cols.append(proba)
     else:                                            # multilabel / one-hot matrix targets
         header = [f"label_{i}" for i in range(pred.shape[0])] + [f"p_{i}" for i in range(pred.shape[0])]
         cols = [pred, proba]
