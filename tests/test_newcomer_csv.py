@@ -249,3 +249,28 @@ def test_predict_data_and_image_say_the_same_label_and_name(cat_model, tmp_path)
     assert [row[:2] for row in rows[1:]] == [row[1:3] for row in image_rows[1:]]
     for (label, name), line in zip((row[:2] for row in rows[1:]), r.stdout.splitlines()):
         assert name in ("cat", "non-cat") and f": {label} ({name})  (probability" in line
+
+
+def test_evaluate_on_a_mat_file_scores_the_split_train_called_test(tmp_path):
+    # Bug: evaluate on a .mat file (X, y, Xval, yval) scored X, y, while train reported Xval/yval as its test
+    # split: the same command line gave two different "test" scores.
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    X, Xv = rng.standard_normal((80, 2)), rng.standard_normal((30, 2))
+    savemat(tmp_path / "d.mat", {"X": X, "y": (X[:, :1] > 0).astype(float), "Xval": Xv,
+                                 "yval": (Xv[:, :1] > 0.5).astype(float)})
+    model = tmp_path / "m.npz"
+    r = run("train", "--data", tmp_path / "d.mat", "--out", model, "--json", *FAST)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["test"]["examples"] == 30 and doc["train"]["examples"] == 80
+    ev = run("evaluate", model, "--data", tmp_path / "d.mat", "--json")
+    assert ev.exit_code == 0 and "held-out split (Xval/yval: 30 examples)" in ev.stderr
+    ev = json.loads(ev.stdout)
+    assert ev["examples"] == 30 and ev["accuracy"] == pytest.approx(doc["test"]["accuracy"])
+    tr = json.loads(run("evaluate", model, "--data", tmp_path / "d.mat", "--split", "train", "--json").stdout)
+    assert tr["examples"] == 80 and tr["accuracy"] == pytest.approx(doc["train"]["accuracy"])
+    savemat(tmp_path / "plain.mat", {"X": X, "y": (X[:, :1] > 0).astype(float)})
+    r = run("evaluate", model, "--data", tmp_path / "plain.mat", "--split", "test")
+    assert r.exit_code == 2 and "holds no held-out split" in error_line(r)

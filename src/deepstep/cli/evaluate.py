@@ -32,8 +32,11 @@ from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path, print
 @click.option("--drop-unlabeled", is_flag=True,
               help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
                    "first lines]")
+@click.option("--split", type=click.Choice(["test", "train"]),
+              help="for a file carrying its own held-out split (.mat Xval/yval, .npz X_test/y_test): which "
+                   "part to score [default: test, the split train reports as its test data]")
 @click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object on standard output")
-def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, as_json):
+def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, split, as_json):
     """Print a saved model's metrics on labelled data.
 
     Classification: accuracy, log-loss, per-class precision, recall and F1,
@@ -41,7 +44,7 @@ def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, as_js
     """
     model = _load_model(model_path)
     ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True,
-                         unlabeled="drop" if drop_unlabeled else "refuse")
+                         unlabeled="drop" if drop_unlabeled else "refuse", split=split)
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")

@@ -368,7 +368,7 @@ def _encoder_for(model):
     return None
 
 
-def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore"):
+def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore", split=None):
     """Data for a trained model: a file (labels optional) or a bundled dataset's test split.
 
     ``unlabeled``: what to do with rows whose label is missing (:data:`deepstep.data.UNLABELED`);
@@ -417,9 +417,20 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, 
         if y is not None:
             y = tabular.labels_of(y) if model.output != "linear" else y.astype(np.float64)
         return data.Dataset(X, y, feature_names=encoder.feature_names, source=path)
+    if split is not None and (_is_table(path) or dataset):
+        raise click.UsageError(f"--split picks a file's own held-out split (.mat Xval/yval, .npz X_test/y_test); "
+                               f"{path or 'a bundled dataset'} has none.")
     ds = _load_file(path, label_column=label_col, n_features=model.layer_dims[0], unlabeled=unlabeled)
     for note in ds.notes:
         _note(f"note: {note}")
+    if split == "test" and ds.test is None:
+        raise click.UsageError(f"--split test: {path} holds no held-out split (.mat Xval/yval, .npz "
+                               f"X_test/y_test); leave --split out to score its examples.")
+    if ds.test is not None and split != "train":
+        keys = "Xval/yval" if os.fspath(path).lower().endswith(".mat") else "X_test/y_test"
+        _note(f"note: scoring {path}'s held-out split ({keys}: {ds.test.n_examples} examples), the test split "
+              f"train uses; --split train scores its training examples instead.")
+        ds = ds.test
     if ds.n_features != model.layer_dims[0]:
         extra = " (plus a label column)" if path.lower().endswith(_TEXT_EXTENSIONS) else ""
         raise DataError(f"{path} has {ds.n_features} features but the model expects "
