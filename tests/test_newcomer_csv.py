@@ -274,3 +274,33 @@ def test_evaluate_on_a_mat_file_scores_the_split_train_called_test(tmp_path):
     savemat(tmp_path / "plain.mat", {"X": X, "y": (X[:, :1] > 0).astype(float)})
     r = run("evaluate", model, "--data", tmp_path / "plain.mat", "--split", "test")
     assert r.exit_code == 2 and "holds no held-out split" in error_line(r)
+
+
+def test_regression_plot_has_training_curves_for_mse_and_r2(tmp_path):
+    # Bug: --plot for a regression drew mse and r2 for the validation split only: the training metric was
+    # never recorded (classification records its running accuracy).
+    from sklearn.datasets import load_diabetes
+
+    from deepstep import DeepNetwork, persistence
+    from deepstep.plot import learning_curves
+
+    load_diabetes(as_frame=True).frame.to_csv(tmp_path / "diabetes.csv", index=False)
+    model = tmp_path / "m.npz"
+    r = run("train", "--data", tmp_path / "diabetes.csv", "--validation-fraction", "0.2", "--plot",
+            tmp_path / "curve.png", "--out", model, *FAST)
+    assert r.exit_code == 0, r.output
+    h = persistence.load(model).history
+    assert len(h["mse"]) == len(h["val_mse"]) == 2 and len(h["r2"]) == 2
+    fig = learning_curves(h)
+    for ax in fig.axes[1:3]:
+        assert ax.get_title() in ("mse", "r2")
+        assert {"train", "validation"} <= {line.get_label() for line in ax.get_lines()}
+    # the running mse is the mean squared error in the targets' units: with full batches it is the
+    # error of the weights the epoch started from
+    X, y = load_diabetes(return_X_y=True)
+    net = DeepNetwork(layers=(8,), epochs=3, batch_size="full", output="linear", seed=0)
+    net.fit(X.T, y)                                    # fit returns the History
+    before = net.evaluate(X.T, y)
+    net.fit(X.T, y, epochs=1, warm_start=True)
+    assert net.history["mse"][-1] == pytest.approx(before["mse"], rel=1e-5)
+    assert net.history["r2"][-1] == pytest.approx(before["r2"], rel=1e-4)
