@@ -42,7 +42,8 @@ class History(dict):
     """Per-epoch records: ``history["cost"][i]`` is the mean cost of epoch i.
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
-    ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
+    ``val_cost``, ``val_accuracy`` (classification) or ``mse``/``r2`` (the
+    running training metrics, in the targets' units) and ``val_mse``/``val_r2``.
     ``lr`` is the learning rate of the epoch's last step: a callback may change
     it for the coming steps (``state.lr``) or for the following epochs
     (``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
