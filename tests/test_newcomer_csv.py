@@ -304,3 +304,24 @@ def test_regression_plot_has_training_curves_for_mse_and_r2(tmp_path):
     net.fit(X.T, y, epochs=1, warm_start=True)
     assert net.history["mse"][-1] == pytest.approx(before["mse"], rel=1e-5)
     assert net.history["r2"][-1] == pytest.approx(before["r2"], rel=1e-4)
+
+
+def test_readme_penguins_block_is_a_real_run(tmp_path, monkeypatch):
+    # Bug: the README's penguins output had drifted from what deepstep prints on the file it tells users to make.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pp = pytest.importorskip("palmerpenguins")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    command = "deepstep train --data penguins.csv --label-column species --out penguins.npz"
+    block = readme.split(f"$ {command}\n", 1)[1].split("```", 1)[0].splitlines()
+    assert "palmerpenguins.load_penguins().to_csv('penguins.csv', index=False)" in readme
+    monkeypatch.chdir(tmp_path)
+    pp.load_penguins().to_csv("penguins.csv", index=False)
+    r = subprocess.run([sys.executable, "-m", "deepstep", *command.split()[1:]], capture_output=True, text=True,
+                       timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    timing = re.compile(r"epochs in [0-9.]+ s")
+    same = lambda lines: [timing.sub("epochs in T s", ln) for ln in lines]
+    assert same(r.stderr.splitlines() + r.stdout.splitlines()) == same(block)
