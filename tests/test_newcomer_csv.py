@@ -165,6 +165,10 @@ def test_european_csv_semicolons_and_decimal_commas_are_read(wine, tmp_path):
     r = run("train", "--data", tmp_path / "eu.csv", "--config", tmp_path / "run.toml", *FAST)
     assert r.exit_code == 0 and "features: 13 from 13 columns (13" in r.stderr
     assert "(detected" not in r.stderr
+    # the same file on standard input
+    r = CliRunner().invoke(main, ["train", "--data", "-", *FAST], input=(tmp_path / "eu.csv").read_text())
+    assert r.exit_code == 0, r.output
+    assert "standard input: decimal commas (14,23) in 13 columns" in r.stderr
 
 
 def test_regression_banner_says_whose_mean(tmp_path):

@@ -111,11 +111,15 @@ def read_csv(path, delimiter=None, header="auto", *, reader="auto", decimal="aut
         from .errors import unknown_name
 
         raise unknown_name("decimal mark", decimal, DECIMALS)
-    table = _read_csv(path, delimiter, header, reader=reader)
-    sep = delimiter
-    if sep is None and path != "-":
-        from . import data
+    from . import data
 
+    if path == "-":                       # standard input, saved once: read, then sniffed like a file
+        path = _stdin_file()
+        table = _read_rows_table(*data.read_table(path, delimiter, header), "standard input")
+    else:
+        table = _read_csv(path, delimiter, header, reader=reader)
+    sep = delimiter
+    if sep is None:
         try:
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 sep = data._sniff_delimiter(os.fspath(path), fh.readline())
