@@ -154,7 +154,9 @@ def test_european_csv_semicolons_and_decimal_commas_are_read(wine, tmp_path):
     assert "decimal commas (14,23) in 13 columns ('alcohol'," in r.stderr
     assert "features: 13 from 13 columns (13" in r.stderr
     r = run("evaluate", model, "--data", tmp_path / "eu.csv")
-    assert r.exit_code == 0 and "178 examples)" in r.stdout
+    assert r.exit_code == 0 and "178 examples)" in r.stdout and "decimal commas (14,23)" in r.stderr
+    r = run("predict", model, "--data", tmp_path / "eu.csv", "--sep", ";", "--decimal", ",")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 179 and "(detected" not in r.stderr
     # told not to read decimal commas: the message names them and the flag, not an identifier
     r = run("train", "--data", tmp_path / "eu.csv", "--decimal", ".", *FAST)
     assert r.exit_code == 1

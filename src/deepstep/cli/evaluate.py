@@ -15,6 +15,7 @@ from .files import (
     _write_csv,
     _write_predictions,
 )
+from .options import csv_format_options
 from .options import label_column as parse_label_column
 from .output import class_label, class_name, format_metrics, json_label, load_image
 from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path, printable
@@ -35,8 +36,9 @@ from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path, print
 @click.option("--split", type=click.Choice(["test", "train"]),
               help="for a file carrying its own held-out split (.mat Xval/yval, .npz X_test/y_test): which "
                    "part to score [default: test, the split train reports as its test data]")
+@csv_format_options
 @click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object on standard output")
-def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, split, as_json):
+def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, split, sep, decimal, as_json):
     """Print a saved model's metrics on labelled data.
 
     Classification: accuracy, log-loss, per-class precision, recall and F1,
@@ -44,7 +46,7 @@ def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, split
     """
     model = _load_model(model_path)
     ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True,
-                         unlabeled="drop" if drop_unlabeled else "refuse", split=split)
+                         unlabeled="drop" if drop_unlabeled else "refuse", split=split, sep=sep, decimal=decimal)
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
@@ -114,7 +116,8 @@ def format_report(model, report) -> str:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
               help="also write the predictions to this CSV file (--data: instead of standard output; "
                    "--image: columns image, prediction, class_name, probability)")
-def predict(model_path, data_path, images, label_column, out_path):
+@csv_format_options
+def predict(model_path, data_path, images, label_column, out_path, sep, decimal):
     """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image.
 
     The prediction is the label as the training data wrote it (1); where the training file named
@@ -147,6 +150,7 @@ def predict(model_path, data_path, images, label_column, out_path):
             _write_csv(out_path, [head, *rows])
             click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
         return
-    ds = _load_for_model(model, data_path, parse_label_column(label_column), unlabeled="ignore")  # no label needed
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), unlabeled="ignore",  # no label needed
+                         sep=sep, decimal=decimal)
     with _cli_width_errors(data_path):
         _write_predictions(model, ds.X, out_path)

@@ -368,7 +368,8 @@ def _encoder_for(model):
     return None
 
 
-def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore", split=None):
+def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore", split=None,
+                    sep="auto", decimal="auto"):
     """Data for a trained model: a file (labels optional) or a bundled dataset's test split.
 
     ``unlabeled``: what to do with rows whose label is missing (:data:`deepstep.data.UNLABELED`);
@@ -392,7 +393,7 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, 
         raise click.UsageError("Give the data to use with --data FILE.")
     encoder = _encoder_for(model)
     if _is_table(path) and encoder is not None:
-        table = tabular.read_csv(path)
+        table = read_table(path, DataOptions(sep=sep, decimal=decimal))
         say = _note
         for note in table.notes:
             say(f"note: {note}")

@@ -22,7 +22,7 @@ from .files import (
     _load_training_data,
     _short_source,
 )
-from .options import hyperparameter_options, pop_hyperparameters
+from .options import csv_format_options, hyperparameter_options, pop_hyperparameters
 from .options import label_column as parse_label_column
 from .output import format_metrics, plot_history
 from .progress import ProgressBar
@@ -76,12 +76,7 @@ def _names(text):
 @click.option("--drop-unlabeled", is_flag=True,
               help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
                    "first lines]")
-@click.option("--sep", default="auto", show_default=True, metavar="auto|,|;|tab|'|'",
-              help="CSV separator; auto takes the first of ',', ';', tab in the first line (the banner says "
-                   "which, when not ',')")
-@click.option("--decimal", type=click.Choice(tabular.DECIMALS), default="auto", show_default=True,
-              help="CSV decimal mark: auto reads decimal commas (14,23) as numbers in a file not separated "
-                   "by commas, when a whole column is written so (the banner says so)")
+@csv_format_options
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="with --data alone: hold out this fraction (stratified for classification) and report "
                    "its test metrics; 0 trains on all")
