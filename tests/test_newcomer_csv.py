@@ -331,3 +331,25 @@ def test_readme_penguins_block_is_a_real_run(tmp_path, monkeypatch):
     timing = re.compile(r"epochs in [0-9.]+ s")
     same = lambda lines: [timing.sub("epochs in T s", ln) for ln in lines]
     assert same(r.stderr.splitlines() + r.stdout.splitlines()) == same(block)
+
+
+def test_model_from_before_zero_based_names_still_reads_headerless_files(tmp_path):
+    # Guard for the numbering change: a model trained on a headerless file when columns were named from 1
+    # ('column 1' .. 'column 5', label 'column 5' at index 4) must pick the same columns, not shifted ones.
+    from sklearn.datasets import load_iris
+
+    from deepstep import persistence
+
+    iris = load_iris()
+    pd.DataFrame(np.column_stack([iris.data, iris.target])).to_csv(tmp_path / "h.csv", index=False, header=False)
+    model = tmp_path / "m.npz"
+    assert run("train", "--data", tmp_path / "h.csv", "--out", model, "--test-fraction", "0", *FAST).exit_code == 0
+    new = json.loads(run("evaluate", model, "--data", tmp_path / "h.csv", "--json").stdout)
+    net = persistence.load(model)
+    for c in net.tabular.columns:                          # rename as an older deepstep wrote them
+        c["name"] = "column " + str(int(c["name"].split()[1]) + 1)
+    net.tabular.label = {"name": "column 5", "index": 4}
+    net.feature_names = [c["name"] for c in net.tabular.columns]
+    persistence.save(net, tmp_path / "old.npz")
+    old = json.loads(run("evaluate", tmp_path / "old.npz", "--data", tmp_path / "h.csv", "--json").stdout)
+    assert old["accuracy"] == new["accuracy"] and old["examples"] == new["examples"] == 150

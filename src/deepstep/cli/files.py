@@ -394,6 +394,11 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, 
     encoder = _encoder_for(model)
     if _is_table(path) and encoder is not None:
         table = read_table(path, DataOptions(sep=sep, decimal=decimal))
+        lab = encoder.label
+        if not table.has_header and lab and lab["name"] == f"column {lab['index'] + 1}":
+            # a model trained on a headerless file before its columns were named from 0 ('column 1' first):
+            # the same numbering here, so that its names pick the same columns
+            table = dataclasses.replace(table, names=[f"column {j + 1}" for j in range(len(table.names))])
         say = _note
         for note in table.notes:
             say(f"note: {note}")
