@@ -96,5 +96,5 @@ def csv_format_options(f):
                      help="CSV decimal mark: auto reads decimal commas (14,23) as numbers in a file not "
                           "separated by commas, when a whole column is written so (and says so)")(f)
     return click.option("--sep", default="auto", show_default=True, metavar="auto|,|;|tab",
-                        help="CSV separator (also '|'); auto takes the first of ',', ';', tab in the first line (and says "
-                             "which, when not ',')")(f)
+                        help="CSV separator (also '|'); auto takes the first of ',', ';', tab in the first line "
+                             "(and says which, when not ',')")(f)
