@@ -159,7 +159,9 @@ def _tuned(task, Xtr, ytr, Xte, yte, seed, images):
     return _deepstep(task, Xtr, ytr, Xte, yte, seed, best, images), best
 
 
-def run(names, seeds, tuned=True):
+def run(names, seeds, tuned=True, repeats=1, changes=None):
+    """Rows of scores; ``changes`` (hyperparameters) alter the "deepstep defaults" column (investigations)."""
+    changes = dict(changes or {})
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     rows = []
@@ -179,8 +181,9 @@ def run(names, seeds, tuned=True):
             splits = [(s, tr_idx, te_idx) for s in range(seeds)]
             X, y = Xall, yall
         elif split == "cv":
-            folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
-            splits = [(s, tr, te) for s, (tr, te) in enumerate(folds)]
+            folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+            # each fold `repeats` times, with the weights' seeds 10 k + fold (k = 0: the folds' own seeds 0..4)
+            splits = [(10 * k + f, tr, te) for k in range(repeats) for f, (tr, te) in enumerate(folds)]
         else:
             m = len(y)
             splits = []
@@ -194,13 +197,13 @@ def run(names, seeds, tuned=True):
             Xtr, Xte = _prepare(X, tr, te)
             ytr, yte = y[tr], y[te]
             res["old"].append(_deepstep(task, Xtr, ytr, Xte, yte, seed, dict(OLD_DEFAULTS, _old=True), images))
-            res["new"].append(_deepstep(task, Xtr, ytr, Xte, yte, seed, {}, images))
+            res["new"].append(_deepstep(task, Xtr, ytr, Xte, yte, seed, changes, images))
             res["sklearn"].append(_sklearn(task, Xtr.astype(np.float64), ytr, Xte.astype(np.float64), yte, seed))
             if tuned:
                 score, best = _tuned(task, Xtr, ytr, Xte, yte, seed, images)
                 res["tuned"].append(score)
                 res["chosen"].append({"layers": list(best["layers"]), "learning_rate": best["learning_rate"]})
-        res.update(name=name, task=task, metric="accuracy" if task == "classification" else "R²",
+        res.update(name=name, task=task, changes=changes, metric="accuracy" if task == "classification" else "R²",
                    n=len(splits), seconds=round(time.perf_counter() - t0, 1))
         print(json.dumps({k: v for k, v in res.items() if k != "chosen"}), file=sys.stderr, flush=True)
         rows.append(res)
@@ -231,9 +234,26 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=None, help="substrings of dataset names")
     ap.add_argument("--no-tuned", action="store_true", help="skip the tuned grid (5 more fits per run)")
     ap.add_argument("--json", default=None, help="also write the raw results (every score) to this file")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="cross-validated datasets (SIGNS): run each fold with this many seeds (5 folds x N runs)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="change a hyperparameter of the 'deepstep defaults' column, e.g. --set batch_size=full "
+                         "(to investigate one dataset: --only SIGNS --no-tuned --set l2=0.01)")
     args = ap.parse_args(argv)
+    changes = {}
+    for item in args.set:
+        key, _, text = item.partition("=")
+        for kind in (int, float):
+            try:
+                value = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            value = text
+        changes[key.strip()] = value
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    rows = run(args.only, args.seeds, not args.no_tuned)
+    rows = run(args.only, args.seeds, not args.no_tuned, args.repeats, changes)
     text = table(rows)
     print(text)
     if args.json:

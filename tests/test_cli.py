@@ -145,7 +145,8 @@ def test_cat_images_through_the_cli(cat_files, tmp_path):
     assert accuracy(r.stdout, "train") >= 0.8
     assert accuracy(r.stdout, "test") >= 0.6
     model = persistence.load(out)
-    assert model.input_shape == (64, 64, 3) and model.scaler.kind == "divide255"
+    # Regression (train scaled uint8 images by 1/255 while DeepNetwork() standardized them): one default.
+    assert model.input_shape == (64, 64, 3) and model.scaler.kind == "standardize"
 
     import h5py
     from PIL import Image
@@ -321,7 +322,7 @@ def test_prose_file_fails_before_anything_is_printed(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("hello world\nthese are my notes\n")
     r = run("train", "--data", notes)
-    assert_one_line_error(r, 1, r"notes\.txt, line 1, column 1: 'hello world' is not a number")
+    assert_one_line_error(r, 1, r"notes\.txt, line 1, column 0: 'hello world' is not a number")
     assert r.stdout == ""
 
 
@@ -382,10 +383,10 @@ def test_predict_images_writes_out_csv(tmp_path, image_model, rng):
     r = run("predict", image_model, "--image", photos[0], "--image", photos[1], "--out", out)
     assert r.exit_code == 0, r.output
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["image", "label", "probability"] and len(rows) == 3
-    for (image, label, prob), line in zip(rows[1:], r.stdout.splitlines()):
-        assert line == f"{image}: {label}  (probability {float(prob):.3f})"
-        assert label in ("0 (dog)", "1 (cat)") and 0.5 <= float(prob) <= 1
+    assert rows[0] == ["image", "prediction", "class_name", "probability"] and len(rows) == 3
+    for (image, label, name, prob), line in zip(rows[1:], r.stdout.splitlines()):
+        assert line == f"{image}: {label} ({name})  (probability {float(prob):.3f})"
+        assert (label, name) in (("0", "dog"), ("1", "cat")) and 0.5 <= float(prob) <= 1
     assert [row[0] for row in rows[1:]] == [str(p) for p in photos]
     assert "2 predictions written to" in r.stderr
 
@@ -435,7 +436,7 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     example = " ".join(text.split("Example (the lesson's 4-layer cat classifier")[1].split("Options:")[0]
                        .replace("\\", " ").split())
     readme = ("--layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 --batch-size full "
-              "--init scaled --init-rng mt19937 --seed 1 --dtype float64")
+              "--init scaled --init-rng mt19937 --seed 1 --dtype float64 --preprocess divide255")
     assert readme in example
     # ... and it is a complete command: run it (on small stand-in data, 1 epoch) and read back the settings
     args = example.split("deepstep train ", 1)[1].split()
@@ -449,8 +450,8 @@ def test_train_help_example_is_the_readme_cat_command(monkeypatch, tmp_path):
     r = run("train", *args, "--out", out, "-q")
     assert r.exit_code == 0, r.output
     hp = persistence.load(out).hp
-    assert (hp.layers, hp.init, hp.init_rng, hp.seed, hp.optimizer, hp.dtype) == (
-        (20, 7, 5), "scaled", "mt19937", 1, "gd", "float64")
+    assert (hp.layers, hp.init, hp.init_rng, hp.seed, hp.optimizer, hp.dtype, hp.preprocess) == (
+        (20, 7, 5), "scaled", "mt19937", 1, "gd", "float64", "divide255")
 
 
 def test_test_data_without_the_label_column(tmp_path, csv_files):

@@ -58,19 +58,19 @@ def test_csv_float_labels_stay_float(tmp_path):
 
 def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
     p = write(tmp_path, "d.csv", "a,b,label\n1,2,0\n3,oops,1\n")
-    with pytest.raises(DataError, match=r"line 3, column 2 \('b'\): 'oops' is not a number"):
+    with pytest.raises(DataError, match=r"line 3, column 1 \('b'\): 'oops' is not a number"):
         data.load_file(p)
 
 
 def test_csv_empty_cell(tmp_path):
     p = write(tmp_path, "d.csv", "1,2,0\n3,,1\n")
-    with pytest.raises(DataError, match="line 2, column 2: an empty cell"):
+    with pytest.raises(DataError, match="line 2, column 1: an empty cell"):
         data.load_file(p)
 
 
 def test_csv_nan_is_reported_with_its_place(tmp_path):
     p = write(tmp_path, "d.csv", "a,b,y\n1,2,0\n3,inf,1\n")
-    with pytest.raises(DataError, match=r"line 3, column 2 \('b'\).*NaN or infinite"):
+    with pytest.raises(DataError, match=r"line 3, column 1 \('b'\).*NaN or infinite"):
         data.load_file(p)
 
 
@@ -111,7 +111,7 @@ def test_prose_file_fails_in_the_loader_naming_the_cell(tmp_path, text):
     """Regression: a prose file was read as 2 examples with 0 features (and failed later, in fit)."""
     p = write(tmp_path, "notes.txt", text)
     first = text.split("\n")[0].split(",")[0]
-    with pytest.raises(DataError, match=rf"notes\.txt, line 1, column 1: '{first}' is not a number"):
+    with pytest.raises(DataError, match=rf"notes\.txt, line 1, column 0: '{first}' is not a number"):
         data.load_file(p)
 
 
@@ -119,7 +119,7 @@ def test_single_numeric_column_has_no_features(tmp_path):
     """One column is only the labels: an error, not a dataset with 0 features."""
     with pytest.raises(DataError, match="single column.*no feature columns"):
         data.load_file(write(tmp_path, "y.csv", "1\n0\n1\n"))
-    with pytest.raises(DataError, match=r"line 3, column 1: 'x' is not a number"):
+    with pytest.raises(DataError, match=r"line 3, column 0: 'x' is not a number"):
         data.load_file(write(tmp_path, "mixed.csv", "1\n0\nx\n"))
     # ... but one column is fine as the single feature of a one-feature model (predict)
     ds = data.load_file(write(tmp_path, "one.csv", "1\n0\n2\n"), n_features=1)

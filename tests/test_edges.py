@@ -327,7 +327,7 @@ def test_an_empty_label_cell_is_refused_naming_the_line(tmp_path):
     # bug: an empty label cell became a class ("classes , 0, 1")
     p = tmp_path / "d.csv"
     p.write_text("a,y\n1,0\n2,\n3,1\n")
-    with pytest.raises(DataError, match=r"line 3, column 2 \('y'\): the label is empty"):
+    with pytest.raises(DataError, match=r"1 example has no label \('y'\) \(line 3\).*unlabeled='drop'"):
         data.load_file(p)
 
 

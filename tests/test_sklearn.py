@@ -32,6 +32,11 @@ CHECKED = [
     DeepRegressor(layers=(16,), epochs=50, learning_rate=0.01, dtype="float64"),
     DeepClassifier(layers=(16,), epochs=20, learning_rate=0.01),
     DeepRegressor(layers=(16,), epochs=50, learning_rate=0.01),
+    # the table path (text one-hot, missing values imputed) keeps scikit-learn's contract too
+    DeepClassifier(layers=(16,), epochs=20, learning_rate=0.01, dtype="float64", categorical="auto",
+                   impute="median"),
+    DeepRegressor(layers=(16,), epochs=50, learning_rate=0.01, dtype="float64", categorical="auto",
+                  impute="median"),
 ]
 
 

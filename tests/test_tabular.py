@@ -350,6 +350,6 @@ def test_headerless_training_file(tmp_path):
     X = rng.standard_normal((60, 4))
     np.savetxt(p, np.column_stack([X, X[:, 0] > 0]), delimiter=",", fmt="%.5f")
     out = tmp_path / "m.npz"
-    r = deepstep("train", "--data", p, "--epochs", "2", "--drop", "column 2", "--out", out)
-    assert "label column: 'column 5' (column 4, the last column" in r.stderr and "features: 3 from 3" in r.stderr
+    r = deepstep("train", "--data", p, "--epochs", "2", "--drop", "column 1", "--out", out)
+    assert "label column: 'column 4' (column 4, the last column" in r.stderr and "features: 3 from 3" in r.stderr
     assert deepstep("evaluate", out, "--data", p).stdout.startswith("accuracy: ")

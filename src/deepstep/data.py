@@ -5,8 +5,9 @@ writes them; the loaders transpose once, here, so the model always sees the
 lesson's column layout. Every loader returns a :class:`Dataset` that also carries
 what the model should remember about the data: feature names, the image shape
 of image files (so ``deepstep predict --image`` can resize a photo), the class
-names, and the input scaling that suits the data (``divide255`` for uint8
-images, as the lesson's ``x / 255.``; ``standardize`` otherwise).
+names, and the lesson's input scaling for the data (``divide255`` for uint8
+images, as the lesson's ``x / 255.``; ``standardize`` otherwise; informational,
+since models standardize by default).
 
 Formats
 -------
@@ -39,6 +40,7 @@ import csv
 import errno
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +50,11 @@ from .fs import NotRegularFileError, check_regular
 from .memory import check_fits
 
 DATASETS = ("breast_cancer", "digits", "moons", "circles")
+#: Cells read as missing (pandas' defaults for ``read_csv``): an empty label is one of them.
+MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+#: What to do with examples that have no label: refuse them (the default), drop them, or ignore the labels.
+UNLABELED = ("refuse", "drop", "ignore")
 SPLIT_SEED = 0          # the bundled datasets' train/test split and generators
 TEST_FRACTION = 0.25
 
@@ -68,13 +75,17 @@ class Dataset:
     class_names : list of str or None
         Display names of the label values 0, 1, ... (HDF5 ``list_classes``).
     preprocess : str
-        Suggested input scaling: ``divide255`` for uint8 images, else ``standardize``.
+        The lesson's input scaling for the data: ``divide255`` for uint8 images, else
+        ``standardize``. Informational: ``deepstep train``, like ``DeepNetwork()``,
+        standardizes every input unless told otherwise (``--preprocess``).
     source : str
         Where the data came from (a path or ``dataset:NAME``).
     test : Dataset or None
         A held-out split carried in the same file (MAT ``Xval``/``yval``).
     tabular : deepstep.tabular.TabularEncoder or None
         How a table's named columns became X (set by the command line for CSV files).
+    notes : list of str
+        What the loader decided that users should hear (e.g. rows without a label left out).
     """
 
     X: np.ndarray
@@ -86,6 +97,7 @@ class Dataset:
     source: str = ""
     test: Dataset | None = field(default=None, repr=False)
     tabular: object = field(default=None, repr=False)
+    notes: list = field(default_factory=list, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -115,7 +127,42 @@ def check_data_path(path) -> str:
     return path
 
 
-def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Dataset:
+def unlabeled_rows(source, where, label=None, flag="unlabeled='drop'") -> DataError:
+    """The refusal of examples without a label: how many, the first few lines, and how to leave them out.
+
+    ``where`` lists the rows as users find them ('line 7', 'row 3'), in file order.
+    """
+    name = f" ({label!r})" if label is not None else ""
+    first = ", ".join(where[:3]) + (", ..." if len(where) > 3 else "")
+    n = len(where)
+    return DataError(f"{source}: {n} example{'s have' if n > 1 else ' has'} no label{name} ({first}); label "
+                     f"{'them' if n > 1 else 'it'}, or leave {'them' if n > 1 else 'it'} out ({flag}).")
+
+
+def _apply_unlabeled(ds, missing, where, unlabeled, label=None, flag="unlabeled='drop'"):
+    """``ds`` with the examples whose label is missing refused, dropped (with a note) or labels ignored."""
+    if unlabeled not in UNLABELED:
+        raise unknown_name("unlabeled", unlabeled, UNLABELED)
+    if ds.y is None or not missing.any():
+        return ds
+    if unlabeled == "ignore":
+        ds.y = None
+        return ds
+    if unlabeled == "refuse":
+        raise unlabeled_rows(ds.source, [w for w, m in zip(where, missing) if m], label, flag)
+    if missing.all():
+        raise DataError(f"{ds.source}: no example has a label{f' ({label!r})' if label else ''}; nothing to "
+                        f"train or score on.")
+    keep = np.flatnonzero(~missing)
+    ds.X, ds.y = ds.X[:, keep], ds.y[keep]
+    if ds.y.dtype.kind == "f":
+        ds.y = _float_labels(ds.y)            # integers once the NaN are gone, as without them
+    ds.notes.append(f"{int(missing.sum())} examples without a label{f' ({label!r})' if label else ''} "
+                    f"left out.")
+    return ds
+
+
+def load_file(path, label_column=None, *, n_features=None, delimiter=None, unlabeled="refuse") -> Dataset:
     """Load a data file, choosing the reader by its extension.
 
     Parameters
@@ -131,16 +178,29 @@ def load_file(path, label_column=None, *, n_features=None, delimiter=None) -> Da
     delimiter : str, optional
         CSV only. Default: tab for ``.tsv``, else ``,`` (or ``;``/tab when the
         first line has no comma).
+    unlabeled : {'refuse', 'drop', 'ignore'}
+        Examples without a label (an empty or NA label cell, a NaN label):
+        ``refuse`` (the default) raises a DataError saying how many and where
+        the first ones are; ``drop`` leaves them out (``ds.notes`` says how
+        many); ``ignore`` keeps every example and returns no labels (``y`` is
+        None), for prediction. The command line follows the same rule
+        (``--drop-unlabeled``).
     """
     path = check_data_path(path)
     ext = os.path.splitext(path)[1].lower()
+    if unlabeled not in UNLABELED:
+        raise unknown_name("unlabeled", unlabeled, UNLABELED)
     if ext in (".csv", ".tsv", ".txt"):
-        return load_csv(path, label_column, n_features=n_features, delimiter=delimiter)
+        return load_csv(path, label_column, n_features=n_features, delimiter=delimiter, unlabeled=unlabeled)
     readers = {".npz": load_npz, ".h5": load_hdf5, ".hdf5": load_hdf5, ".mat": load_mat}
     if ext not in readers:
         raise DataError(f"Cannot tell the format of {path} from its extension {ext or '(none)'!r}. "
                         f"Use .csv, .tsv, .txt, .npz, .h5, .hdf5 or .mat.")
-    return readers[ext](path)
+    ds = readers[ext](path)
+    for part in (ds, ds.test):
+        if part is not None and part.y is not None and part.y.dtype.kind == "f":
+            _apply_unlabeled(part, np.isnan(part.y), [f"example {i}" for i in range(part.y.size)], unlabeled)
+    return ds
 
 
 # --- CSV --------------------------------------------------------------------------
@@ -152,6 +212,26 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+def integer_names(row) -> bool:
+    """Whether a row is exactly ``0, 1, ..., k-1`` (k >= 2): pandas' integer column names."""
+    return len(row) >= 2 and [c.strip() for c in row] == [str(j) for j in range(len(row))]
+
+
+def looks_like_header(first, second) -> bool:
+    """Whether the first row of a table is its header.
+
+    A word above a number is a header. So is a first row of exactly ``0, 1, ..., k-1`` (what
+    ``pd.DataFrame(array).to_csv(index=False)`` writes) when k >= 3 (no data row looks like
+    that) or when the row below holds a cell that is not an integer (``5.1``, ``0.0``).
+    """
+    if any(not _is_number(c) and (second is None or (i < len(second) and _is_number(second[i])))
+           for i, c in enumerate(first)):
+        return True
+    if not integer_names(first):
+        return False
+    return len(first) >= 3 or second is None or any(not re.fullmatch(r"[+-]?[0-9]+", c.strip()) for c in second)
+
+
 def _sniff_delimiter(path, first_line):
     if path.lower().endswith(".tsv"):
         return "\t"
@@ -159,6 +239,14 @@ def _sniff_delimiter(path, first_line):
         if d in first_line:
             return d
     return ","
+
+
+def csv_error(path, line, exc) -> DataError:
+    """The csv module's error as one line naming the file's line (a field over the limit said plainly)."""
+    if "field larger than field limit" in str(exc):
+        return DataError(f"{path}, line {line}: a field is longer than {csv.field_size_limit():,} characters, "
+                         f"the most deepstep reads in one cell; is it really a CSV file?")
+    return DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV file of numbers?")
 
 
 def read_table(path, delimiter=None, header="auto"):
@@ -188,23 +276,20 @@ def read_table(path, delimiter=None, header="auto"):
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
     except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
-        line = reader.line_num if "reader" in locals() else "?"
-        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
-                        f"file of numbers?") from None
+        raise csv_error(path, reader.line_num if "reader" in locals() else "?", exc) from None
     if not rows:
         raise DataError(f"{path} is empty: a CSV file needs one example per row.")
     if (len(rows) > 1 or len(rows[0]) == 1) and not any(_is_number(c) for row in rows for c in row):
         # Prose, or a table of words: there is no feature to read (a lone header row is told apart below).
         cell = rows[0][0]
         what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
-        raise DataError(f"{path}, line {lines[0]}, column 1: {what}. The file has no numeric columns; "
+        raise DataError(f"{path}, line {lines[0]}, column 0: {what}. The file has no numeric columns; "
                         f"a data file needs one example per row, its features (numbers) and label "
                         f"separated by commas (or ';' or tabs).")
     if header == "auto":
         head = rows[0]
         second = rows[1] if len(rows) > 1 else None
-        header = any(not _is_number(c) and (second is None or (i < len(second) and _is_number(second[i])))
-                     for i, c in enumerate(head))
+        header = looks_like_header(head, second)
     names = None
     if header:
         names, rows, lines = rows[0], rows[1:], lines[1:]
@@ -248,7 +333,7 @@ def _numeric(cells, lines, cols, path, names):
                     col = cols[j]
                     label = f" ({names[col]!r})" if names else ""
                     what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
-                    raise DataError(f"{path}, line {lines[r]}, column {col + 1}{label}: {what}. "
+                    raise DataError(f"{path}, line {lines[r]}, column {col}{label}: {what}. "
                                     f"Features must be numeric; encode text as numbers first.") from None
         raise
 
@@ -282,7 +367,8 @@ def _float_labels(y):
     return y
 
 
-def load_csv(path, label_column=None, *, header="auto", n_features=None, delimiter=None) -> Dataset:
+def load_csv(path, label_column=None, *, header="auto", n_features=None, delimiter=None,
+             unlabeled="refuse") -> Dataset:
     """Load a CSV file: one example per row, one column of labels.
 
     See :func:`load_file` for the parameters. ``header`` is ``"auto"``,
@@ -297,7 +383,7 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
         bad = next(((line, cell) for row, line in zip(rows, lines) for cell in row if not _is_number(cell)), None)
         if bad is not None:
             what = "an empty cell" if bad[1] == "" else f"{bad[1]!r} is not a number"
-            raise DataError(f"{path}, line {bad[0]}, column 1: {what}. The file has a single column and "
+            raise DataError(f"{path}, line {bad[0]}, column 0: {what}. The file has a single column and "
                             f"no numeric feature columns; a data file needs one example per row, its "
                             f"features and label separated by commas (or ';' or tabs).")
         raise DataError(f"{path} has a single column (taken as the labels) and no feature columns; "
@@ -308,18 +394,29 @@ def load_csv(path, label_column=None, *, header="auto", n_features=None, delimit
     else:
         label = _column_index(label_column, names, width, path)
     cols = [j for j in range(width) if j != label]
+    orig_lines = lines
     cells = [[row[j] for j in cols] for row in rows]
     X = _numeric(cells, lines, cols, path, names).T                      # (n_x, m)
+    missing = None
     if label is not None:
-        empty = next((line for row, line in zip(rows, lines) if row[label] == ""), None)
-        if empty is not None:
-            name = f" ({names[label]!r})" if names else ""
-            raise DataError(f"{path}, line {empty}, column {label + 1}{name}: the label is empty. Every "
-                            f"example needs a label; fill it in or remove the line.")
-    y = None if label is None else _labels([row[label] for row in rows])
+        missing = np.array([row[label] in MISSING for row in rows], dtype=bool)
+        if missing.any() and unlabeled == "drop" and not missing.all():
+            keep = np.flatnonzero(~missing)
+            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
+            X = X[:, keep]
+    y = None if label is None or unlabeled == "ignore" and missing.any() else _labels(
+        [row[label] for row in rows])
     _check_finite(X, path, lines, cols, names)
     feats = [names[j] for j in cols] if names else None
-    return Dataset(X, y, feature_names=feats, source=path)
+    ds = Dataset(X, y, feature_names=feats, source=path)
+    if missing is not None and missing.any() and unlabeled != "ignore":
+        if unlabeled == "drop" and not missing.all():
+            ds.notes.append(f"{int(missing.sum())} examples without a label"
+                            f"{f' ({names[label]!r})' if names else ''} left out.")
+        else:
+            raise unlabeled_rows(path, [f"line {ln}" for ln, m in zip(orig_lines, missing) if m],
+                                 names[label] if names else None)
+    return ds
 
 
 def _check_finite(X, source, lines=None, cols=None, names=None):
@@ -327,7 +424,7 @@ def _check_finite(X, source, lines=None, cols=None, names=None):
     if np.issubdtype(X.dtype, np.floating) and not np.all(np.isfinite(X)):
         e, f = np.argwhere(~np.isfinite(X.T))[0]            # first bad example, then feature
         label = f" ({names[cols[f]]!r})" if names and cols is not None else ""
-        where = (f"line {lines[e]}, column {cols[f] + 1}{label}" if lines is not None
+        where = (f"line {lines[e]}, column {cols[f]}{label}" if lines is not None
                  else f"example {e}, feature {f}")
         raise DataError(f"{source}, {where}: {X[f, e]} -- the data contains NaN or infinite values; "
                         f"clean or impute them first.")

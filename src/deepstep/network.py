@@ -326,7 +326,8 @@ class DeepNetwork:
 
         return training.LoopParts(self.hp, self._engine, self._optimizer, self._rng, self._targets.output,
                                   self.history, self._validation_logs, epoch_done, self._epochs_done,
-                                  current_hp=lambda: self.hp, model=self)
+                                  current_hp=lambda: self.hp, model=self,
+                                  value_scale=None if self._targets.output != "linear" else self._targets.value_scale)
 
     def _split_labels(self, Y):
         """The labels a classifier's validation split is stratified by (None: not stratified)."""

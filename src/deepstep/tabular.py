@@ -27,15 +27,13 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .data import MISSING, unlabeled_rows  # noqa: F401 -- MISSING: part of this module's interface
 from .errors import DataError, InvalidParameterError
 
-#: Cells read as missing (pandas' defaults for ``read_csv``).
-MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 IMPUTE = ("median", "mean", "none")
 TASKS = ("auto", "classification", "regression")
 #: A text column with more distinct values than this fraction of its rows (and > 20) is refused as an identifier.
@@ -54,6 +52,8 @@ class Table:
     has_header: bool
     source: str
     lines: np.ndarray | None = None
+    #: What the reader decided about the file's format (its separator, decimal commas), for the banner.
+    notes: list = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -75,6 +75,12 @@ class Table:
         return Table([self.names[j] for j in keep], [self.columns[j] for j in keep], self.has_header,
                      self.source, self.lines)
 
+    def drop_at(self, positions) -> Table:
+        """The table without the columns at ``positions`` (names may repeat: '' twice)."""
+        keep = [j for j in range(len(self.names)) if j not in set(positions)]
+        return Table([self.names[j] for j in keep], [self.columns[j] for j in keep], self.has_header,
+                     self.source, self.lines)
+
     def line(self, i) -> str:
         return f"line {int(self.lines[i])}" if self.lines is not None else f"row {i + 1}"
 
@@ -84,26 +90,140 @@ def is_numeric(col) -> bool:
 
 
 # --- reading ----------------------------------------------------------------------------------
-def read_csv(path, delimiter=None, header="auto") -> Table:
+#: Files under this size are read by the csv module (fast enough, and its errors name the line).
+SMALL_FILE = 1 << 20
+READERS = ("auto", "csv", "pandas", "loadtxt", "streaming")
+
+
+SEPARATORS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|"}
+DECIMALS = ("auto", ".", ",")
+
+
+def read_csv(path, delimiter=None, header="auto", *, reader="auto", decimal="auto") -> Table:
+    """A delimited text file as a :class:`Table`, its separator and decimal mark detected or given.
+
+    ``delimiter``: None (detected: the first of ``,``, ``;``, tab in the first line) or the separator.
+    ``decimal``: ``"auto"`` reads decimal commas (``14,23``) as numbers in a file whose separator is
+    not a comma, when every cell of a column is such a number; ``","`` insists; ``"."`` never.
+    What was detected is said in :attr:`Table.notes`. See :func:`_read_csv` for the readers.
+    """
+    if decimal not in DECIMALS:
+        from .errors import unknown_name
+
+        raise unknown_name("decimal mark", decimal, DECIMALS)
+    from . import data
+
+    if path == "-":                       # standard input, saved once: read, then sniffed like a file
+        path = _stdin_file()
+        table = _read_rows_table(*data.read_table(path, delimiter, header), "standard input")
+    else:
+        table = _read_csv(path, delimiter, header, reader=reader)
+    sep = delimiter
+    if sep is None:
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                sep = data._sniff_delimiter(os.fspath(path), fh.readline())
+        except (OSError, UnicodeDecodeError):
+            sep = ","
+    if decimal == "," and sep == ",":
+        raise InvalidParameterError(f"{table.source}: decimal commas need another separator than ','; "
+                                    f"give --sep ';' (or the file's separator).")
+    if delimiter is None and sep not in (None, ","):
+        table.notes.append(f"{table.source}: the separator is {'tab' if sep == chr(9) else repr(sep)} "
+                           f"(detected; --sep to set it)")
+    if decimal == "," or (decimal == "auto" and sep not in (None, ",")):
+        converted = _read_decimal_commas(table)
+        if converted:
+            shown = ", ".join(map(repr, converted[:4])) + (" ..." if len(converted) > 4 else "")
+            table.notes.append(f"{table.source}: decimal commas (14,23) in {len(converted)} column"
+                               f"{'s' if len(converted) > 1 else ''} ({shown}) read as numbers"
+                               + (" (detected; --decimal . reads them as text)" if decimal == "auto" else ""))
+    return table
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?([0-9]+(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _read_decimal_commas(table) -> list:
+    """Text columns whose every cell is a number written with a decimal comma, made numbers; their names."""
+    out = []
+    for j, col in enumerate(table.columns):
+        if is_numeric(col):
+            continue
+        cells = [v for v in col if v is not None]
+        if cells and any("," in v for v in cells) and all(_DECIMAL_COMMA.fullmatch(v) for v in cells):
+            table.columns[j] = np.array([np.nan if v is None else float(v.replace(",", ".")) for v in col],
+                                        dtype=np.float64)
+            out.append(table.names[j])
+    return out
+
+
+def _read_csv(path, delimiter=None, header="auto", *, reader="auto") -> Table:
     """A delimited text file (or ``"-"``: standard input) as a :class:`Table`.
 
     The header row is detected as :func:`deepstep.data.read_table` does;
-    headerless files get the names ``column 1``, ``column 2``, .... With pandas
-    installed, large files are parsed by pandas' C reader (much faster and
-    leaner than Python's csv module); any file pandas cannot parse is re-read
-    with the csv module so the error names the line.
+    headerless files get the names ``column 0``, ``column 1``, ... (0-based, as --label-column counts). Files under
+    :data:`SMALL_FILE` are read by the csv module; larger ones by pandas' C
+    reader when pandas is installed, else by ``np.loadtxt`` (numbers only) or a
+    streaming reader (text, missing cells). Whatever the reader, the same
+    protections hold: only regular files are read (a FIFO, a device, or a link
+    to one is refused), a field longer than the csv module's limit (131,072
+    characters) is refused naming its line, and integers are read exactly (a
+    label 2**53 + 1 stays itself; nothing is cast through float64 silently).
+    Any file pandas or ``np.loadtxt`` cannot parse is re-read with the csv
+    module, so the error names the line. ``reader`` forces one reader (tests,
+    benchmarks); ``"auto"`` chooses as above.
     """
     from . import data
 
+    if reader not in READERS:
+        from .errors import unknown_name
+
+        raise unknown_name("CSV reader", reader, READERS)
     if path == "-":
         return _read_rows_table(*data.read_table(_stdin_file(), delimiter, header), "standard input")
     path = data.check_data_path(path)
-    fast = _read_with_pandas(path, delimiter, header)
-    if fast is not None:
-        return fast
-    if os.path.getsize(path) < 1 << 20:
+    if reader == "auto":
+        reader = "csv" if os.path.getsize(path) < SMALL_FILE else "large"
+    if reader == "csv":
         return _read_rows_table(*data.read_table(path, delimiter, header), path)
-    return _read_numeric(path, delimiter, header) or _read_streaming(path, delimiter, header)
+    if _has_long_line(path):            # a field may pass the csv module's limit: it checks, naming the line
+        return _read_streaming(path, delimiter, header)
+    if reader in ("large", "pandas"):
+        fast = _read_with_pandas(path, delimiter, header)
+        if fast is not None:
+            return fast
+    if reader in ("large", "pandas", "loadtxt"):
+        numeric = _read_numeric(path, delimiter, header)
+        if numeric is not None:
+            return numeric
+    return _read_streaming(path, delimiter, header)
+
+
+def _has_long_line(path, chunk=1 << 24) -> bool:
+    """Whether a line of the file is longer than the csv module's field limit (a vectorized scan).
+
+    pandas and ``np.loadtxt`` have no field limit; such files go to the csv-module reader,
+    which refuses a field over the limit naming its line (and reads long rows of short fields).
+    """
+    import csv
+
+    limit = csv.field_size_limit()
+    carry = 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                return carry > limit
+            nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            if nl.size == 0:
+                carry += len(block)
+                if carry > limit:
+                    return True
+                continue
+            if carry + nl[0] > limit or (nl.size > 1 and int(np.diff(nl).max()) > limit + 1):
+                return True
+            carry = len(block) - int(nl[-1]) - 1
 
 
 def _read_numeric(path, delimiter, header):
@@ -122,16 +242,15 @@ def _read_numeric(path, delimiter, header):
     if len(rows) < 2:
         return None
     if header == "auto":
-        header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
-                     for i, c in enumerate(rows[0]))
+        header = data.looks_like_header(rows[0], rows[1])
     try:
         X = np.loadtxt(path, delimiter=d, skiprows=1 if header else 0, ndmin=2, encoding="utf-8-sig",
                        dtype=np.float64)
     except ValueError:                     # a word, a missing cell, a ragged row: the careful reader
         return None
-    if X.shape[1] != len(rows[0]) or not np.isfinite(X).all():
-        return None
-    names = rows[0] if header else [f"column {j + 1}" for j in range(X.shape[1])]
+    if X.shape[1] != len(rows[0]) or not np.isfinite(X).all() or not (np.abs(X) < 2 ** 53).all():
+        return None                        # ... or an integer float64 may not hold: the exact readers
+    names = rows[0] if header else [f"column {j}" for j in range(X.shape[1])]
     return Table(list(names), [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])], bool(header), path)
 
 
@@ -162,10 +281,9 @@ def _read_streaming(path, delimiter, header):
             if first is None:
                 raise DataError(f"{path} is empty: a CSV file needs one example per row.")
             if header == "auto":
-                header = any(not data._is_number(c) and (second is None or (i < len(second)
-                             and data._is_number(second[i]))) for i, c in enumerate(first))
+                header = data.looks_like_header(first, second)
             width = len(first)
-            names = first if header else [f"column {j + 1}" for j in range(width)]
+            names = first if header else [f"column {j}" for j in range(width)]
             nums = [array("d") for _ in range(width)]
             texts = [None] * width                        # list of str once a column holds a word
             lines = array("q")
@@ -182,13 +300,19 @@ def _read_streaming(path, delimiter, header):
                         texts[j].append(None if c in MISSING else c)
                         continue
                     try:
-                        nums[j].append(float(c))
+                        v = float(c)
                     except ValueError:
                         if c in MISSING:
                             nums[j].append(math.nan)
                         else:                             # the column is text: its numbers so far as text
-                            texts[j] = [None if math.isnan(v) else repr(v) for v in nums[j]] + [c]
+                            texts[j] = [_number_text(v) for v in nums[j]] + [c]
                             nums[j] = None
+                        continue
+                    if abs(v) >= 2 ** 53 and _INT.fullmatch(c):   # float64 would round it: kept as text,
+                        texts[j] = [_number_text(v) for v in nums[j]] + [c]   # typed exactly at the end
+                        nums[j] = None
+                    else:
+                        nums[j].append(v)
 
             fh.seek(0)
             reader = csv.reader(fh, delimiter=d, skipinitialspace=True)
@@ -203,14 +327,20 @@ def _read_streaming(path, delimiter, header):
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; is it really CSV?") from None
     except csv.Error as exc:                        # e.g. a field over csv's 131,072-character limit
-        line = reader.line_num if "reader" in locals() else "?"
-        raise DataError(f"{path}, line {line}: cannot be read as CSV ({exc}); is it really a CSV "
-                        f"file of numbers?") from None
+        raise data.csv_error(path, reader.line_num if "reader" in locals() else "?", exc) from None
     if not lines:
         raise DataError(f"{path} has a header but no data rows.")
+    # a text column may be numbers after all (integers beyond 2**53): typed as the csv-module reader does
     cols = [np.frombuffer(nums[j], dtype=np.float64).copy() if texts[j] is None
-            else np.array(texts[j], dtype=object) for j in range(width)]
+            else _typed_column(["" if t is None else t for t in texts[j]]) for j in range(width)]
     return Table(list(names), cols, bool(header), path, np.frombuffer(lines, dtype=np.int64).copy())
+
+
+def _number_text(v):
+    """A float read from a cell, as text again (integers without '.0'; missing as None)."""
+    if math.isnan(v):
+        return None
+    return str(int(v)) if v.is_integer() and abs(v) < 2 ** 53 else repr(v)
 
 
 def _stdin_file():
@@ -233,7 +363,7 @@ def _read_rows_table(names, rows, lines, source) -> Table:
     width = len(rows[0])
     has_header = names is not None
     if names is None:
-        names = [f"column {j + 1}" for j in range(width)]
+        names = [f"column {j}" for j in range(width)]
     cols = [_typed_column([r[j] for r in rows]) for j in range(width)]
     return Table(list(names), cols, has_header, source, np.asarray(lines))
 
@@ -269,16 +399,26 @@ def _typed_column(cells):
             out[i] = float(c)
         except ValueError:
             return np.array([None if c in MISSING else c for c in cells], dtype=object)
+    if not (np.abs(out[~np.isnan(out)]) < 2 ** 53).all() and all(c in MISSING or _INT.fullmatch(c)
+                                                               for c in cells):
+        # integers float64 would round, and missing cells: exact text (labels_of makes them int64 again)
+        return np.array([None if c in MISSING else c for c in cells], dtype=object)
     return out
 
 
 def _read_with_pandas(path, delimiter, header):
-    """The table read by pandas, or None (pandas absent, a small file, or one it cannot parse)."""
+    """The table read by pandas, or None (pandas absent, or a file it cannot parse).
+
+    Every column comes out as the csv-module reader types it: numbers float64 (parsed as
+    Python's ``float`` does: pandas >= 3 by default, older with ``float_precision="round_trip"``),
+    integers that float64 would round exactly (int64, else text), text as text. pandas' own guesses are not trusted
+    where they would differ: a column it reads as integers beyond 2**53 with a missing cell
+    (float64), as unsigned 64-bit, or as booleans (``True``/``False`` are text to deepstep)
+    is read again as text and typed exactly.
+    """
     try:
-        if os.path.getsize(path) < 1 << 20:        # small files: the csv module is fast enough
-            return None
         import pandas as pd
-    except (ImportError, OSError):
+    except ImportError:
         return None
     from . import data
 
@@ -294,28 +434,42 @@ def _read_with_pandas(path, delimiter, header):
         rows = [[c.strip() for c in r] for r in csv.reader(head, delimiter=d) if r]
         if len(rows) < 2:
             return None
-        header = any(not data._is_number(c) and (i < len(rows[1]) and data._is_number(rows[1][i]))
-                     for i, c in enumerate(rows[0]))
+        header = data.looks_like_header(rows[0], rows[1])
+    options = dict(sep=d, header=0 if header else None, skipinitialspace=True, encoding="utf-8-sig",
+                   na_values=list(MISSING), keep_default_na=False, skip_blank_lines=True)
     try:
-        df = pd.read_csv(path, sep=d, header=0 if header else None, skipinitialspace=True,
-                         encoding="utf-8-sig", na_values=list(MISSING), keep_default_na=False,
-                         skip_blank_lines=True, low_memory=False)
+        # pandas >= 3 parses floats as Python does by default (and deprecates the option)
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+        df = pd.read_csv(path, low_memory=False, **exact, **options)
     except Exception:  # noqa: BLE001 -- any parse problem: the csv module re-reads and names the line
         return None
     if df.shape[0] == 0:
         return None
+    import csv
+
     names = ([("" if str(n).startswith("Unnamed: ") else str(n).strip()) for n in df.columns] if header
-             else [f"column {j + 1}" for j in range(df.shape[1])])
+             else [f"column {j}" for j in range(df.shape[1])])
     cols = []
-    for name in df.columns:
+    for j, name in enumerate(df.columns):
         s = df[name]
-        if s.dtype.kind in "iufb":
+        kind = s.dtype.kind
+        if kind == "i":
+            big = s.size and int(s.abs().max()) >= 2 ** 53
+            cols.append(s.to_numpy(dtype=np.int64) if big else s.to_numpy(dtype=np.float64))
+            continue
+        if kind == "f" and not (s.abs() >= 2 ** 53).any():
             cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            vals = s.to_numpy(dtype=object)
-            cells = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
-                     for v in vals]
-            cols.append(_typed_column(cells))
+            continue
+        if kind in "fub":                      # big integers through float64, uint64, booleans: as text
+            try:
+                s = pd.read_csv(path, usecols=[j], dtype=str, **options).iloc[:, 0]
+            except Exception:  # noqa: BLE001
+                return None
+        vals = s.to_numpy(dtype=object)
+        cells = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip() for v in vals]
+        if max(map(len, cells), default=0) > csv.field_size_limit():
+            return None                        # the csv-module reader refuses it, naming the line
+        cols.append(_typed_column(cells))
     return Table(names, cols, bool(header), path, None)
 
 
@@ -330,9 +484,10 @@ def from_frame(df, source="the DataFrame") -> Table:
         s = df[name]
         if s.dtype.kind in "iufb":
             cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            cols.append(np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                                  for v in s.to_numpy(dtype=object)], dtype=object))
+        else:                    # object, string, category: text, None where missing (NaN, None, pd.NA)
+            miss = s.isna().to_numpy()
+            cols.append(np.array([None if m else str(v) for v, m in zip(s.to_numpy(dtype=object), miss)],
+                                 dtype=object))
     return Table([str(n) for n in df.columns], cols, True, source, None)
 
 
@@ -347,6 +502,14 @@ def index_column(table) -> str | None:
     if not is_numeric(col) or np.isnan(col).any() or np.any(np.mod(col, 1) != 0):
         return None
     return table.names[0] if np.unique(col).size == col.size else None
+
+
+def empty_unnamed(table) -> list:
+    """Positions of unnamed columns ('' or pandas' 'Unnamed: 3') whose every cell is empty (a trailing comma)."""
+    if not table.has_header:
+        return []
+    return [j for j, (n, c) in enumerate(zip(table.names, table.columns))
+            if (n.strip() == "" or re.fullmatch(r"Unnamed: [0-9]+", n.strip())) and missing_mask(c).all()]
 
 
 def resolve_column(spec, table, what="label column"):
@@ -388,6 +551,10 @@ def labels_of(col):
         if np.all(np.mod(col, 1) == 0) and np.abs(col).max(initial=0) < 2 ** 53:
             return col.astype(np.int64)
         return col
+    if col.size and all(isinstance(v, str) and _INT.fullmatch(v) for v in col):
+        ints = [int(v) for v in col]             # integers read as text to stay exact (beyond 2**53)
+        if all(_INT64[0] <= i <= _INT64[1] for i in ints):
+            return np.array(ints, dtype=np.int64)
     return col.astype(str)
 
 
@@ -454,10 +621,11 @@ class TabularEncoder:
 
     # -- fitting ----------------------------------------------------------------------------
     @classmethod
-    def fit(cls, table, features, impute="median", task=None, label=None, categorical=None):
+    def fit(cls, table, features, impute="median", task=None, label=None, categorical=None, *, python=False):
         """Fit on ``table`` (training rows only) for the input columns ``features`` (names).
 
         ``categorical``: names of numeric columns to one-hot anyway (codes such as 1/2/3).
+        ``python``: the messages name the estimators' options (``impute='median'``), not the flags.
         Raises DataError for a column that cannot be used (all missing, an identifier,
         a mostly-numeric column with a stray word, missing values under ``impute="none"``).
         """
@@ -469,18 +637,20 @@ class TabularEncoder:
         unknown = categorical - set(features)
         if unknown:
             raise InvalidParameterError(f"--categorical names {sorted(unknown)}, which are not input columns.")
+        drop = (lambda n: "leave it out of X") if python else (lambda n: f"--drop {n!r}")
+        fill_flag = "impute='median'" if python else "--impute median"
         columns = []
         for name in features:
             col = table.column(name)
             miss = missing_mask(col)
             if miss.all():
                 raise DataError(f"{table.source}: column {name!r} has no values (every cell is missing); "
-                                f"drop it (--drop {name!r}).")
+                                f"drop it ({drop(name)}).")
             if miss.any() and impute == "none":
                 i = int(np.argmax(miss))
                 raise DataError(f"{table.source}, {table.line(i)}: column {name!r} is missing a value "
-                                f"({int(miss.sum())} missing in all) and --impute is none; fill them, or "
-                                f"impute them (--impute median).")
+                                f"({int(miss.sum())} missing in all) and {'impute' if python else '--impute'} is none; "
+                                f"fill them, or impute them ({fill_flag}).")
             if is_numeric(col) and name not in categorical:
                 if not np.all(np.isfinite(col[~miss])):
                     i = int(np.argmax(~np.isfinite(col) & ~miss))
@@ -495,12 +665,37 @@ class TabularEncoder:
             cats, counts = np.unique(values[~miss].astype(str), return_counts=True)
             n = int((~miss).sum())
             if cats.size > 20 and cats.size > ID_FRACTION * n and name not in categorical:
+                if not python and all(_DECIMAL_COMMA.fullmatch(c) for c in cats) and any("," in c for c in cats):
+                    raise DataError(f"{table.source}: column {name!r} holds numbers written with decimal commas "
+                                    f"(e.g. {str(cats[0])!r}); read them as numbers with --decimal , (and --sep "
+                                    f"';' or the file's separator).")
                 raise DataError(f"{table.source}: text column {name!r} has {cats.size} distinct values in {n} "
                                 f"rows, like an identifier; one-hot features would not generalize. Drop "
-                                f"it (--drop {name!r}) or encode it as numbers.")
+                                f"it ({drop(name)}) or encode it as numbers.")
             fill = None if impute == "none" else str(cats[int(np.argmax(counts))])
             columns.append({"name": name, "dtype": "str", "fill": fill, "categories": cats.tolist()})
         return cls(columns, impute, task, label)
+
+    @staticmethod
+    def check_file(table, features, impute="median", categorical=None):
+        """The checks of :meth:`fit` that must see the whole file, run before it is split.
+
+        A stray word among numbers (``1.2.3``) may sit in the held-out rows: looked for in every
+        row, so that the column is reported as numbers with a stray cell (naming its line), not
+        as a text column of many values. With ``impute="none"`` the first missing cell is named
+        and the file's missing cells counted.
+        """
+        categorical = set(categorical or ())
+        for name in features:
+            col = table.column(name)
+            miss = missing_mask(col)
+            if miss.any() and not miss.all() and impute == "none":
+                i = int(np.argmax(miss))
+                raise DataError(f"{table.source}, {table.line(i)}: column {name!r} is missing a value "
+                                f"({int(miss.sum())} missing in the file) and --impute is none; "
+                                f"fill them, or impute them (--impute median).")
+            if not is_numeric(col) and name not in categorical:
+                _refuse_stray_words(col, miss, name, table)
 
     # -- transforming ----------------------------------------------------------------------------
     def select(self, table, *, warn=None):
@@ -632,8 +827,10 @@ def _refuse_stray_words(values, miss, name, table):
     nums = np.array([_is_float(v) for v in present], dtype=bool)
     if present.size and nums.mean() >= 0.9 and not nums.all():
         i = int(np.flatnonzero(~miss)[np.argmax(~nums)])
+        k = int((~nums).sum())
         raise DataError(f"{table.source}, {table.line(i)}: column {name!r} holds {values[i]!r} among numbers "
-                        f"({int((~nums).sum())} such cells); fix the cell, or mark it missing (leave it empty).")
+                        f"({k} such cell{'s' if k > 1 else ''}); fix the cell, or mark it missing (leave it "
+                        f"empty).")
 
 
 # --- tasks ---------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ class History(dict):
     """Per-epoch records: ``history["cost"][i]`` is the mean cost of epoch i.
 
     Keys: ``epoch``, ``lr``, ``cost``, and where they apply ``accuracy``,
-    ``val_cost``, ``val_accuracy`` (classification) or ``val_mse``/``val_r2``.
+    ``val_cost``, ``val_accuracy`` (classification) or ``mse``/``r2`` (the
+    running training metrics, in the targets' units) and ``val_mse``/``val_r2``.
     ``lr`` is the learning rate of the epoch's last step: a callback may change
     it for the coming steps (``state.lr``) or for the following epochs
     (``model.set_hyperparameters(model.hp.replace(learning_rate=...))``).
@@ -130,6 +131,9 @@ class LoopParts:
         (``model.set_hyperparameters``), read at each epoch and after each batch.
     model : DeepNetwork, optional
         the model callbacks are given (``Callback.set_model``).
+    value_scale : ndarray (n_y,), optional
+        a regression's target scale (the model fits standardized targets): the
+        running training ``mse`` (and ``r2``) are recorded in the targets' units.
     """
 
     hp: object
@@ -143,6 +147,7 @@ class LoopParts:
     epochs_done: int = 0
     current_hp: object = None
     model: object = None
+    value_scale: object = None
 
 
 def run(parts, Xr, Yr, epochs, validation=None, callbacks=(), state=None, stop=None, sample_weight=None):
@@ -327,7 +332,7 @@ def _loop(parts, rows, bs, end_epoch, validation, callbacks, state, stop, last_g
     shuffle = hp.shuffle and bs < m
     keep, l2 = hp.keep_prob, hp.l2
     dropout = keep < 1.0
-    tally = _Tally(parts.output, m if wr is None else float(wr.sum()))
+    tally = _Tally(parts.output, m if wr is None else float(wr.sum()), parts.value_scale, getattr(rows, "Yr", None))
     epoch_begin = [cb.on_epoch_begin for cb in callbacks if hasattr(cb, "on_epoch_begin")]
     batch_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     while state.epoch < end_epoch:
@@ -403,12 +408,27 @@ def _all_finite(a):
 
 
 class _Tally:
-    """The running cost and training accuracy of an epoch, over its batches."""
+    """The running cost and training metric of an epoch, over its batches.
 
-    def __init__(self, output, total_weight):
+    Classification: accuracy (``state.correct``: the examples right so far). Regression: mse
+    (``state.correct``: the squared errors so far, in the targets' units) and r2 (against the
+    training targets' variance, when the rows are in memory), as the validation split's
+    ``val_mse``/``val_r2`` are.
+    """
+
+    def __init__(self, output, total_weight, value_scale=None, Yr=None):
         self.classify = output != "linear"
         self.sigmoid = output == "sigmoid"
         self.total = total_weight       # m, or the sum of the sample weights
+        self.n_y = 1
+        self.scale2 = self.var = None
+        if not self.classify:
+            scale = None if value_scale is None else np.asarray(value_scale, dtype=np.float64)
+            self.scale2 = None if scale is None else (scale * scale)[:, None]
+            if Yr is not None and Yr.size:
+                self.n_y = Yr.shape[1]
+                D = (Yr - Yr.mean(axis=0)).astype(np.float64)
+                self.var = float(np.mean(D * D * (1.0 if scale is None else scale * scale)))
 
     def add(self, state, cost, AL, Y, wb=None):
         state.cost_sum += cost * (AL.shape[1] if wb is None else float(wb.sum()))
@@ -417,6 +437,10 @@ class _Tally:
                 state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
             else:
                 state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))
+        else:
+            D = AL - Y
+            self.n_y = AL.shape[0]
+            state.correct += float(np.vdot(D, D)) if self.scale2 is None else float(np.sum(D * D * self.scale2))
 
     def add_shares(self, state, cost, outputs, m, wb=None):
         """``add`` for a batch of m examples whose outputs come in shares ``(A[L], Y, weights)``."""
@@ -432,6 +456,10 @@ class _Tally:
         logs = {"epoch": state.epoch, "lr": lr, "cost": state.cost_sum / self.total}
         if self.classify:
             logs["accuracy"] = state.correct / m
+        else:
+            logs["mse"] = state.correct / (m * self.n_y)
+            if self.var is not None:
+                logs["r2"] = 1.0 - logs["mse"] / self.var if self.var > 0 else float("nan")
         return logs
 
 

@@ -15,9 +15,10 @@ from .files import (
     _write_csv,
     _write_predictions,
 )
+from .options import csv_format_options
 from .options import label_column as parse_label_column
-from .output import class_label, format_metrics, load_image
-from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
+from .output import class_label, class_name, format_metrics, json_label, load_image
+from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path, printable
 
 
 @click.command(epilog=EXIT_CODES_EPILOG)
@@ -27,16 +28,25 @@ from .runtime import EXIT_CODES_EPILOG, check_distinct, check_output_path
                    "are taken by name")
 @click.option("--dataset", metavar="NAME", help="evaluate on a bundled dataset's test split instead")
 @click.option("--label-column", metavar="INDEX|NAME",
-              help="CSV label column [default: the one the model was trained with]")
+              help="CSV label column: 0-based index counting the file's columns as they are (a pandas index "
+                   "column is column 0), or header name [default: the one the model was trained with]")
+@click.option("--drop-unlabeled", is_flag=True,
+              help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
+                   "first lines]")
+@click.option("--split", type=click.Choice(["test", "train"]),
+              help="for a file carrying its own held-out split (.mat Xval/yval, .npz X_test/y_test): which "
+                   "part to score [default: test, the split train reports as its test data]")
+@csv_format_options
 @click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object on standard output")
-def evaluate(model_path, data_path, dataset, label_column, as_json):
+def evaluate(model_path, data_path, dataset, label_column, drop_unlabeled, split, sep, decimal, as_json):
     """Print a saved model's metrics on labelled data.
 
     Classification: accuracy, log-loss, per-class precision, recall and F1,
     and the confusion matrix. Regression: MAE, RMSE and R².
     """
     model = _load_model(model_path)
-    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True)
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), dataset, need_labels=True,
+                         unlabeled="drop" if drop_unlabeled else "refuse", split=split, sep=sep, decimal=decimal)
     if ds.y is None:
         raise DataError(f"{data_path} has no label column ({ds.n_features} columns, the model's features); "
                         f"evaluate needs labels. Use 'deepstep predict' for unlabelled data.")
@@ -67,9 +77,9 @@ def detailed_report(model, X, y) -> dict:
     pred = pred.ravel()
     labels = list(model.classes)
     p, r, f, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    names = [class_label(model, c) for c in labels]
-    return {"classes": [{"class": n, "precision": float(a), "recall": float(b), "f1": float(c),
-                         "support": int(d)} for n, a, b, c, d in zip(names, p, r, f, support)],
+    return {"classes": [{"class": json_label(k), "name": class_name(model, k),
+                         "precision": float(a), "recall": float(b), "f1": float(c), "support": int(d)}
+                        for k, a, b, c, d in zip(labels, p, r, f, support)],
             "macro_f1": float(np.mean(f)),
             "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist()}
 
@@ -80,12 +90,13 @@ def format_report(model, report) -> str:
     if not report:
         return ""
     rows = [("class", "precision", "recall", "f1", "support")]
-    rows += [(c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+    shown = lambda c: printable(f"{c['class']} ({c['name']})" if c["name"] is not None else str(c["class"]))
+    rows += [(shown(c), f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
              for c in report["classes"]]
     w0 = max(len(r[0]) for r in rows)
     lines = ["  ".join([r[0].ljust(w0), *(v.rjust(9) for v in r[1:])]) for r in rows]
     lines.append(f"macro f1: {report['macro_f1']:.4f}")
-    names = [c["class"] for c in report["classes"]]
+    names = [shown(c) for c in report["classes"]]
     cm = report["confusion_matrix"]
     w = max(max(len(n) for n in names), max(len(str(v)) for row in cm for v in row))
     lines.append("confusion matrix (rows: true class, columns: predicted):")
@@ -104,9 +115,15 @@ def format_report(model, report) -> str:
 @click.option("--label-column", metavar="INDEX|NAME", help="CSV label column to ignore (default: the last)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), metavar="CSV",
               help="also write the predictions to this CSV file (--data: instead of standard output; "
-                   "--image: columns image, label, probability)")
-def predict(model_path, data_path, images, label_column, out_path):
-    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image."""
+                   "--image: columns image, prediction, class_name, probability)")
+@csv_format_options
+def predict(model_path, data_path, images, label_column, out_path, sep, decimal):
+    """Predict with a saved model: a CSV of predictions (and probabilities), or one line per image.
+
+    The prediction is the label as the training data wrote it (1); where the training file named
+    its classes (the cat files: non-cat, cat), a class_name column follows it in both the --data
+    and the --image CSV, and the --image lines show both: 1 (cat).
+    """
     if bool(data_path) == bool(images):
         raise click.UsageError("Give either --data FILE or --image PHOTO.")
     check_output_path(out_path, "--out")
@@ -125,11 +142,15 @@ def predict(model_path, data_path, images, label_column, out_path):
             conf = proba[0, i] if model.output == "sigmoid" else proba[:, i].max()
             conf = 1 - conf if model.output == "sigmoid" and labels[0, i] == model.classes[0] else conf
             click.echo(f"{p}: {class_label(model, labels[0, i])}  (probability {conf:.3f})")
-            rows.append([p, class_label(model, labels[0, i]), f"{conf:.6g}"])
+            name = class_name(model, labels[0, i])
+            rows.append([p, json_label(labels[0, i])] + ([] if not model.class_names else [name or ""])
+                        + [f"{conf:.6g}"])
         if out_path:
-            _write_csv(out_path, [["image", "label", "probability"], *rows])
+            head = ["image", "prediction"] + (["class_name"] if model.class_names else []) + ["probability"]
+            _write_csv(out_path, [head, *rows])
             click.echo(f"deepstep: {len(rows)} predictions written to {out_path}", err=True)
         return
-    ds = _load_for_model(model, data_path, parse_label_column(label_column))
+    ds = _load_for_model(model, data_path, parse_label_column(label_column), unlabeled="ignore",  # no label needed
+                         sep=sep, decimal=decimal)
     with _cli_width_errors(data_path):
         _write_predictions(model, ds.X, out_path)

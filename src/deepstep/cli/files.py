@@ -32,6 +32,9 @@ class DataOptions:
     impute: str = "median"
     test_fraction: float = 0.2
     weight_column: str | None = None
+    drop_unlabeled: bool = False
+    sep: str = "auto"
+    decimal: str = "auto"
 
 
 @dataclasses.dataclass
@@ -77,12 +80,13 @@ def _load_training_data(data_path, test_path, dataset, label_col, opts=None) -> 
         return _load_training_table(data_path, test_path, label_col, opts)
     if label_col is not None:
         raise click.UsageError(f"--label-column picks a CSV column; {data_path} is not a CSV file.")
-    train = data.load_file(data_path)
+    unlabeled = "drop" if opts.drop_unlabeled else "refuse"
+    train = _load_file(data_path, unlabeled=unlabeled)
     if train.y is None:
         raise DataError(f"{data_path} has no labels to train on.")
     task, reason = tabular.decide_task(train.y, opts.task)
-    test = data.load_file(test_path) if test_path else train.test
-    loaded = Loaded(train, test, task, reason)
+    test = _load_file(test_path, unlabeled=unlabeled) if test_path else train.test
+    loaded = Loaded(train, test, task, reason, notes=list(train.notes) + (list(test.notes) if test else []))
     if test is not None and test.n_features != train.n_features:
         raise DataError(f"The test data has {test.n_features} features but the training data {data_path} "
                         f"has {train.n_features}; they must match.")
@@ -138,25 +142,40 @@ def _split_indices(y, fraction, task, loaded):
 def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     from .. import data, tabular
 
-    table = tabular.read_csv(data_path)
+    table = read_table(data_path, opts)
     source = "standard input" if data_path == "-" else data_path
-    notes = []
+    file_names = list(table.names)                  # the columns as the user sees them (numbers count these)
+    notes = list(table.notes)
+    if table.has_header and data.integer_names(table.names):
+        k = len(table.names)
+        notes.append(f"the first row ({', '.join(table.names[:3])}, ..., {k - 1}) is read as the header: "
+                     f"pandas' integer column names (pd.DataFrame(array).to_csv), not an example.")
+    index = tabular.index_column(table)
     if label_col is not None:
         label = tabular.resolve_column(label_col, table)
         why = "as given"
+        refuse_index_label(label_col, label, index, table, source)
     else:
         label = None
-    index = tabular.index_column(table)
-    if index is not None and index != label:
-        table = table.drop([index])
-        notes.append(f"the unnamed first column of {source} holds the row numbers (an index): not used as "
-                     f"a feature.")
+    empty = [j for j in tabular.empty_unnamed(table) if table.names[j] != label]
+    if empty:
+        table = table.drop_at(empty)
+        what = "an unnamed, empty column" if len(empty) == 1 else f"{len(empty)} unnamed, empty columns"
+        where = ", ".join(map(str, empty))
+        notes.append(f"{source} has {what} (column{'s' if len(empty) > 1 else ''} {where}; a trailing comma "
+                     f"on each line?): not used.")
+    if index is not None:
+        table = table.drop_at([0])
+        notes.append(f"the unnamed first column of {source} (column 0) holds the row numbers (an index): not "
+                     f"used; column numbers count it, as the file does.")
     if label is None:
         label, why = tabular.default_label(table)
     if len(table.names) < 2:
         raise DataError(f"{source} has a single column (taken as the labels) and no feature columns; a data "
                         f"file needs one example per row, its features and label separated by commas.")
-    label_index = table.names.index(label) + (1 if index is not None and index != label else 0)
+    label_index = file_names.index(label, 1 if index is not None else 0)
+    # --drop '' (or the index's name) for a column already left out: nothing more to do
+    opts = dataclasses.replace(opts, drop=tuple(n for n in opts.drop if n in table.names or n not in file_names))
     if table.names.count(label) > 1:
         raise DataError(f"{source} has several columns named {label!r}; rename them.")
     weight = opts.weight_column
@@ -171,14 +190,18 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
     miss = tabular.missing_mask(ycol)
     if miss.all():
         raise DataError(f"{source}: the label column {label!r} is empty.")
+    if miss.any() and not opts.drop_unlabeled:
+        raise tabular.unlabeled_rows(source, [table.line(i) for i in np.flatnonzero(miss)], label,
+                                     "--drop-unlabeled")
     if miss.any():
-        notes.append(f"{int(miss.sum())} rows without a label ({label!r}) are left out.")
+        notes.append(f"{int(miss.sum())} rows without a label ({label!r}) left out (--drop-unlabeled).")
         table = table.take(np.flatnonzero(~miss))
         ycol = table.column(label)
     y = tabular.labels_of(ycol)
     task, reason = tabular.decide_task(y, opts.task)
     if task == "regression":
         y = ycol.astype(np.float64) if tabular.is_numeric(ycol) else y
+    tabular.TabularEncoder.check_file(table, features, opts.impute, opts.categorical)
     loaded = Loaded(None, None, task, reason, label, label_index, notes=notes, label_why=why)
     rows = None
     if test_path is None:
@@ -208,16 +231,37 @@ def _load_training_table(data_path, test_path, label_col, opts) -> Loaded:
         click.echo(f"deepstep: sample weights from column {weight!r} (min {w.min():g}, max {w.max():g}), "
                    f"not a feature", err=True)
     if test_path is not None:
-        ttable = tabular.read_csv(test_path)
-        tindex = tabular.index_column(ttable)
-        if tindex is not None and tindex != label:
-            ttable = ttable.drop([tindex])
-        X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data")
+        ttable = read_table(test_path, opts)
+        loaded.notes += ttable.notes
+        ttable = ttable.drop_at(tabular.empty_unnamed(ttable))
+        if tabular.index_column(ttable) is not None:
+            ttable = ttable.drop_at([0])
+        X, ty = _table_features(encoder, ttable, label, label_index, required=True, what="--test-data",
+                                unlabeled="drop" if opts.drop_unlabeled else "refuse", warn=_note)
         ty = tabular.labels_of(ty) if task == "classification" else ty.astype(np.float64)
         loaded.test = data.Dataset(X, ty, feature_names=encoder.feature_names, source=test_path,
                                    tabular=encoder)
         loaded.split = test_path
     return loaded
+
+
+def refuse_index_label(spec, label, index, table, source):
+    """--label-column naming the unnamed index column (row numbers) is refused: it is never data."""
+    if index is None or label != index:
+        return
+    first = table.names[1] if len(table.names) > 1 else None
+    raise click.UsageError(f"--label-column {spec}: column 0 of {source} is its unnamed index column (row "
+                           f"numbers, as pandas' to_csv writes them), which deepstep drops; column numbers count "
+                           f"it, so the first data column is 1 ({first!r}); or give the label column's name.")
+
+
+def read_table(path, opts):
+    """A CSV file as a table, with train's --sep and --decimal."""
+    from .. import tabular
+
+    if opts.sep not in tabular.SEPARATORS:
+        raise click.UsageError(f"--sep {opts.sep!r}: give one of ',', ';', 'tab', '|' or auto.")
+    return tabular.read_csv(path, tabular.SEPARATORS[opts.sep], decimal=opts.decimal)
 
 
 def _feature_columns(table, label, opts, source):
@@ -241,8 +285,28 @@ def _feature_columns(table, label, opts, source):
     return names
 
 
-def _table_features(encoder, table, label, label_index, *, required, what, warn=None):
-    """(X, y or None) from a table for ``encoder``: columns by name, or by position when headerless."""
+def _note(text):
+    click.echo(f"deepstep: {text if text.startswith('note:') else 'warning: ' + text}", err=True)
+
+
+def _load_file(path, **kwargs):
+    """:func:`deepstep.data.load_file`, its advice in the command line's words."""
+    from .. import data
+
+    try:
+        return data.load_file(path, **kwargs)
+    except DataError as exc:
+        if "unlabeled='drop'" not in str(exc):
+            raise
+        raise DataError(str(exc).replace("unlabeled='drop'", "--drop-unlabeled")) from None
+
+
+def _table_features(encoder, table, label, label_index, *, required, what, warn=None, unlabeled="refuse"):
+    """(X, y or None) from a table for ``encoder``: columns by name, or by position when headerless.
+
+    Rows whose label is missing are refused, dropped (with a note) or, with ``unlabeled="ignore"``
+    (predict), the labels are not read.
+    """
     from .. import tabular
 
     n_in = len(encoder.columns)
@@ -272,9 +336,19 @@ def _table_features(encoder, table, label, label_index, *, required, what, warn=
                         f"(use 'deepstep predict' for unlabelled ones).")
     if y is not None:
         miss = tabular.missing_mask(y)
-        if miss.any():
-            raise DataError(f"{table.source}, {table.line(int(np.argmax(miss)))}: the label ({label!r}) is "
-                            f"missing; {what} needs a label on every row.")
+        if miss.any() and unlabeled == "ignore":
+            y = None
+        elif miss.any() and unlabeled == "refuse":
+            raise tabular.unlabeled_rows(table.source, [table.line(i) for i in np.flatnonzero(miss)], label,
+                                         "--drop-unlabeled")
+        elif miss.any():
+            if miss.all():
+                raise DataError(f"{table.source}: no row has a label ({label!r}); {what} needs labelled rows.")
+            if warn is not None:
+                warn(f"note: {table.source}: {int(miss.sum())} rows without a label ({label!r}) left out "
+                     f"(--drop-unlabeled).")
+            keep = np.flatnonzero(~miss)
+            table, y = table.take(keep), y[keep]
     X = encoder.transform(table, warn=warn)
     return X, y
 
@@ -294,8 +368,12 @@ def _encoder_for(model):
     return None
 
 
-def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
+def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False, unlabeled="ignore", split=None,
+                    sep="auto", decimal="auto"):
     """Data for a trained model: a file (labels optional) or a bundled dataset's test split.
+
+    ``unlabeled``: what to do with rows whose label is missing (:data:`deepstep.data.UNLABELED`);
+    predict ignores the labels, evaluate refuses such rows or drops them (``--drop-unlabeled``).
 
     A CSV file's columns are selected by name from its header, the model's
     inputs in the model's order; its label is the column the model was
@@ -315,28 +393,50 @@ def _load_for_model(model, path, label_col, dataset=None, *, need_labels=False):
         raise click.UsageError("Give the data to use with --data FILE.")
     encoder = _encoder_for(model)
     if _is_table(path) and encoder is not None:
-        table = tabular.read_csv(path)
-        say = lambda text: click.echo(f"deepstep: {text if text.startswith('note:') else 'warning: ' + text}",
-                                      err=True)
+        table = read_table(path, DataOptions(sep=sep, decimal=decimal))
+        lab = encoder.label
+        if not table.has_header and lab and lab["name"] == f"column {lab['index'] + 1}":
+            # a model trained on a headerless file before its columns were named from 0 ('column 1' first):
+            # the same numbering here, so that its names pick the same columns
+            table = dataclasses.replace(table, names=[f"column {j + 1}" for j in range(len(table.names))])
+        say = _note
+        for note in table.notes:
+            say(f"note: {note}")
         label = encoder.label["name"] if encoder.label else None
         label_index = encoder.label["index"] if encoder.label else None
+        index = tabular.index_column(table)
         if label_col is not None:
             label = tabular.resolve_column(label_col, table)
-            label_index = table.names.index(label)
-        index = tabular.index_column(table)
-        if index is not None and index not in encoder.input_names and index != label:
-            table = table.drop([index])
+            if index not in encoder.input_names:
+                refuse_index_label(label_col, label, index, table, path)
+            label_index = table.names.index(label, 1 if index is not None and label != index else 0)
+        table = table.drop_at([j for j in tabular.empty_unnamed(table) if table.names[j] != label])
+        if index is not None and index not in encoder.input_names:
+            table = table.drop_at([0])
         if label is None and table.has_header:
             extra = [n for n in table.names if n not in encoder.input_names]
             label = extra[-1] if len(extra) == 1 and extra[-1] == table.names[-1] else None
         if label is None and not table.has_header and len(table.names) == len(encoder.columns) + 1:
             label_index = len(table.names) - 1
         X, y = _table_features(encoder, table, label, label_index, required=need_labels,
-                               what="evaluate", warn=say)
+                               what="evaluate", warn=say, unlabeled=unlabeled)
         if y is not None:
             y = tabular.labels_of(y) if model.output != "linear" else y.astype(np.float64)
         return data.Dataset(X, y, feature_names=encoder.feature_names, source=path)
-    ds = data.load_file(path, label_col, n_features=model.layer_dims[0])
+    if split is not None and (_is_table(path) or dataset):
+        raise click.UsageError(f"--split picks a file's own held-out split (.mat Xval/yval, .npz X_test/y_test); "
+                               f"{path or 'a bundled dataset'} has none.")
+    ds = _load_file(path, label_column=label_col, n_features=model.layer_dims[0], unlabeled=unlabeled)
+    for note in ds.notes:
+        _note(f"note: {note}")
+    if split == "test" and ds.test is None:
+        raise click.UsageError(f"--split test: {path} holds no held-out split (.mat Xval/yval, .npz "
+                               f"X_test/y_test); leave --split out to score its examples.")
+    if ds.test is not None and split != "train":
+        keys = "Xval/yval" if os.fspath(path).lower().endswith(".mat") else "X_test/y_test"
+        _note(f"note: scoring {path}'s held-out split ({keys}: {ds.test.n_examples} examples), the test split "
+              f"train uses; --split train scores its training examples instead.")
+        ds = ds.test
     if ds.n_features != model.layer_dims[0]:
         extra = " (plus a label column)" if path.lower().endswith(_TEXT_EXTENSIONS) else ""
         raise DataError(f"{path} has {ds.n_features} features but the model expects "
@@ -396,12 +496,18 @@ def _write_predictions(model, X, out_path):
         header = ["prediction"] if pred.shape[0] == 1 else [f"prediction_{i}" for i in range(pred.shape[0])]
         cols = [pred]
     elif model.classes is not None:
+        from .output import class_name
+
         header = ["prediction"]
+        cols = [pred]
+        if model.class_names:                # the training file's class names, beside the label as it is
+            header.append("class_name")
+            cols.append(np.array([[class_name(model, v) or "" for v in pred.ravel()]], dtype=object))
         if model.output == "sigmoid":
             header.append(f"p_{model.classes[1]}")
         else:
             header += [f"p_{c}" for c in model.classes]
-        cols = [pred, proba]
+        cols.append(proba)
     else:                                            # multilabel / one-hot matrix targets
         header = [f"label_{i}" for i in range(pred.shape[0])] + [f"p_{i}" for i in range(pred.shape[0])]
         cols = [pred, proba]

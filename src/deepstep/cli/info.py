@@ -9,7 +9,7 @@ import click
 from .files import (
     _load_model,
 )
-from .output import class_label, history_tail
+from .output import class_label, class_name, history_tail, json_label
 from .runtime import EXIT_CODES_EPILOG, printable
 
 
@@ -30,7 +30,9 @@ def info(model_path, tail, as_json):
         tab = model.tabular
         doc = {"model": model_path, "layer_dims": model.layer_dims, "activations": model.activations,
                "output": model.output, "task": "regression" if model.output == "linear" else "classification",
-               "classes": None if model.classes is None else [class_label(model, c) for c in model.classes],
+               "classes": None if model.classes is None else [json_label(c) for c in model.classes],
+               "class_names": None if model.classes is None or not model.class_names else
+               [class_name(model, c) for c in model.classes],
                "hyperparameters": model.hp.to_dict(), "feature_names": model.feature_names,
                "input_shape": None if model.input_shape is None else list(model.input_shape),
                "preprocess": model.scaler.kind, "columns": None if tab is None else tab.to_dict(),

@@ -84,3 +84,17 @@ def label_column(text):
         return None
     t = text.strip()
     return int(t) if t.lstrip("-").isdigit() else t
+
+
+def csv_format_options(f):
+    """--sep and --decimal: how a CSV file writes its cells (detected by default; the banner says so)."""
+    import click
+
+    from ..tabular import DECIMALS
+
+    f = click.option("--decimal", type=click.Choice(DECIMALS), default="auto", show_default=True,
+                     help="CSV decimal mark: auto reads decimal commas (14,23) as numbers in a file not "
+                          "separated by commas, when a whole column is written so (and says so)")(f)
+    return click.option("--sep", default="auto", show_default=True, metavar="auto|,|;|tab",
+                        help="CSV separator (also '|'); auto takes the first of ',', ';', tab in the first line "
+                             "(and says which, when not ',')")(f)

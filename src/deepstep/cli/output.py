@@ -54,6 +54,21 @@ def class_label(model, label):
     return printable(value)
 
 
+def json_label(label):
+    """A class label as JSON carries it: ints as ints, text as text (never the display string)."""
+    value = label.item() if hasattr(label, "item") else label
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def class_name(model, label):
+    """The class's name from the file (e.g. 'cat'), or None where the model knows none."""
+    names = getattr(model, "class_names", None)
+    value = label.item() if hasattr(label, "item") else label
+    if names and isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= int(value) < len(names):
+        return str(names[int(value)])
+    return None
+
+
 #: The image formats ``predict --image`` opens: raster formats a photo comes in. Never EPS/PS
 #: (Pillow hands those to Ghostscript, a PostScript interpreter) or other exotic decoders.
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")

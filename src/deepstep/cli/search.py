@@ -95,7 +95,7 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
         raise click.UsageError("--n-jobs 0 runs nothing: give a number of parallel fits, or -1 for all cores.")
     if blas_threads < 1:
         raise click.UsageError(f"--blas-threads must be at least 1. Got {blas_threads}.")
-    X, y, Xt, yt, preprocess = load_search_data(dataset, data_path, _label(label_column), test_path)
+    X, y, Xt, yt, _ = load_search_data(dataset, data_path, _label(label_column), test_path)
     space = None
     if params:
         space = dict(parse_param(p, method) for p in params)
@@ -107,7 +107,7 @@ def search_command(dataset, data_path, test_path, label_column, task, method, n_
         fixed[k.strip().replace("-", "_")] = parse_value(v)
     if "layers" in fixed and not isinstance(fixed["layers"], tuple):
         fixed["layers"] = () if fixed["layers"] is None else (fixed["layers"],)
-    fixed.setdefault("preprocess", preprocess)
+    # No preprocess from the data: images are standardized per feature, as DeepNetwork() and train do.
     res = run_search(X, y, task=task, method=method, space=space, n_candidates=n_candidates,
                      cv=cv if validation is None else None, validation=validation, scoring=scoring,
                      fixed=fixed, seed=seed, epochs=epochs, min_epochs=min_epochs, factor=factor,

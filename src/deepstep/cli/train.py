@@ -22,7 +22,7 @@ from .files import (
     _load_training_data,
     _short_source,
 )
-from .options import hyperparameter_options, pop_hyperparameters
+from .options import csv_format_options, hyperparameter_options, pop_hyperparameters
 from .options import label_column as parse_label_column
 from .output import format_metrics, plot_history
 from .progress import ProgressBar
@@ -44,6 +44,8 @@ def _names(text):
     """'a,b, c' -> ('a', 'b', 'c'); None stays None."""
     if text is None:
         return None
+    if not text.strip():                     # --drop '': the unnamed column (a header cell left empty)
+        return ("",)
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
@@ -57,8 +59,9 @@ def _names(text):
               help="bundled dataset with a fixed train/test split: breast_cancer (default), "
                    "digits, moons, circles")
 @click.option("--label-column", metavar="INDEX|NAME",
-              help="CSV label column: 0-based index (-1 = the last) or header name [default: the one "
-                   "column named label, target, class or y; else the last]")
+              help="CSV label column: 0-based index counting the file's columns as they are (a pandas "
+                   "index column is column 0, though never used), -1 = the last, or header name [default: the "
+                   "one column named label, target, class or y; else the last]")
 @click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
               help="classification or regression; auto decides from the label column (as scikit-learn's "
                    "type_of_target) and says what it chose")
@@ -70,6 +73,10 @@ def _names(text):
 @click.option("--impute", type=click.Choice(IMPUTE), default="median", show_default=True,
               help="CSV: fill missing numbers with the training median (or mean) and missing text with "
                    "the most frequent category; none refuses missing values")
+@click.option("--drop-unlabeled", is_flag=True,
+              help="leave out rows whose label is missing (with a note) [default: refuse them, naming the "
+                   "first lines]")
+@csv_format_options
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="with --data alone: hold out this fraction (stratified for classification) and report "
                    "its test metrics; 0 trains on all")
@@ -109,8 +116,8 @@ def _names(text):
                    "block, without loading it: data larger than memory, shuffled by blocks (no --resume)")
 @hyperparameter_options
 def train(data_path, test_path, dataset, label_column, task, features, drop, categorical, impute,
-          test_fraction, out_path, plot_path, checkpoint_path, resume_path, class_weight, weight_column,
-          as_json, quiet, preset, print_config, stream=False, **kwargs):
+          drop_unlabeled, sep, decimal, test_fraction, out_path, plot_path, checkpoint_path, resume_path,
+          class_weight, weight_column, as_json, quiet, preset, print_config, stream=False, **kwargs):
     """Train a network and print train and test metrics.
 
     With no options: the default network on the bundled breast-cancer data.
@@ -124,11 +131,15 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
     current epoch with --no-shuffle or full batches), saves a checkpoint and
     prints the command that resumes it; a second Ctrl-C quits at once.
 
+    Inputs are standardized per feature, images too, as DeepNetwork() does
+    (the banner says so); --preset lesson is the lesson's run below, x / 255 included.
+
     \b
     Example (the lesson's 4-layer cat classifier: train 0.986, test 0.80):
       deepstep train --data train_catvnoncat.h5 --test-data test_catvnoncat.h5 \\
         --layers 20,7,5 --optimizer gd --learning-rate 0.0075 --epochs 2500 \\
-        --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64
+        --batch-size full --init scaled --init-rng mt19937 --seed 1 --dtype float64 \\
+        --preprocess divide255
     """
     overrides = apply_preset(preset, pop_hyperparameters(kwargs))
     if print_config:
@@ -136,12 +147,14 @@ def train(data_path, test_path, dataset, label_column, task, features, drop, cat
 
         settings = {"data": data_path, "test_data": test_path, "dataset": dataset, "label_column": label_column,
                     "task": task, "features": features, "drop": drop, "categorical": categorical,
-                    "impute": impute, "test_fraction": test_fraction, "out": out_path, "plot": plot_path}
+                    "impute": impute, "drop_unlabeled": drop_unlabeled, "sep": sep, "decimal": decimal,
+                    "test_fraction": test_fraction,
+                    "out": out_path, "plot": plot_path}
         click.echo(render_config(settings, HyperParameters(**overrides)))
         return
     opts = DataOptions(task=task, features=_names(features), drop=_names(drop) or (),
                        categorical=_names(categorical) or (), impute=impute, test_fraction=test_fraction,
-                       weight_column=weight_column)
+                       weight_column=weight_column, drop_unlabeled=drop_unlabeled, sep=sep, decimal=decimal)
     for path, option in ((out_path, "--out"), (plot_path, "--plot"), (checkpoint_path, "--checkpoint")):
         check_output_path(path, option)                  # before loading data or training
     inputs = [("--data", data_path), ("--test-data", test_path), ("--resume", resume_path)]
@@ -328,7 +341,7 @@ def banner(loaded, net):
     else:
         y = np.asarray(y, dtype=float)
         lines.append(f"task: regression ({loaded.reason}): target from {y.min():.6g} to {y.max():.6g} "
-                     f"(mean {y.mean():.6g}); --task to change")
+                     f"in the {y.size} training rows (their mean {y.mean():.6g}); --task to change")
     if loaded.label is not None:
         lines.append(f"label column: {loaded.label!r} (column {loaded.label_index}, {loaded.label_why}; "
                      f"--label-column to change)")
@@ -338,11 +351,28 @@ def banner(loaded, net):
     else:
         shape = f", images {'x'.join(map(str, ds.image_shape))}" if ds.image_shape else ""
         lines.append(f"features: {ds.n_features}{shape}")
+    lines.append(input_scaling(net.hp.preprocess, ds.X.dtype == np.uint8))
     for note in loaded.notes:
         lines.append(f"note: {note}")
     if loaded.split:
         lines.append(loaded.split if loaded.split.startswith("held out") else f"test data: {loaded.split}")
     return lines
+
+
+#: What each input scaling does, for the start banner.
+SCALINGS = {
+    "standardize": "standardized per feature (mean 0, sd 1 on the training rows)",
+    "minmax": "scaled per feature to [0, 1] (min and max of the training rows)",
+    "divide255": "divided by 255 (the lesson's x / 255.)",
+    "none": "used as they are (no scaling)",
+}
+
+
+def input_scaling(kind, images=False):
+    """The banner line naming the input scaling (the same default as ``DeepNetwork()``: standardize)."""
+    hint = "; --preset lesson or --preprocess divide255 for the lesson's x / 255." if (
+        images and kind != "divide255") else "; --preprocess to change"
+    return f"input scaling: {kind}: {'pixels' if images else 'inputs'} {SCALINGS.get(kind, kind)}{hint}"
 
 
 def _start(overrides, data_path, test_path, dataset, label_column, out_path, plot_path, opts,
@@ -364,8 +394,6 @@ def _start(overrides, data_path, test_path, dataset, label_column, out_path, plo
     train_ds = loaded.train
     if loaded.task == "regression" and hp.output == "auto":
         hp = hp.replace(output="linear")
-    if "preprocess" not in overrides:
-        hp = hp.replace(preprocess=train_ds.preprocess)
     _check_before_training(hp, train_ds, loaded.test)
     net = DeepNetwork(hp)
     _describe_data(net, train_ds)
@@ -565,13 +593,12 @@ def _train_streamed(data_path, test_path, label_column, out_path, quiet, overrid
                             f"{data_path}; it holds {keys}.")
         xk, yk = found[0]
         X, y = f[xk], f[yk][()]
-        if "preprocess" not in overrides:
-            hp = hp.replace(preprocess="divide255" if X.dtype == np.uint8 else "standardize")
         net = DeepNetwork(hp)
         m, n_x = X.shape[0], int(np.prod(X.shape[1:]))
         if not quiet:
             click.echo(f"deepstep: streaming {data_path} ({m} examples, {n_x} features) for {hp.epochs} epochs",
                        err=True)
+            click.echo(f"deepstep: {input_scaling(hp.preprocess, X.dtype == np.uint8)}", err=True)
         t0 = time.perf_counter()
         net.fit(X, y, callbacks=[ProgressBar(0 if quiet else 1, leave=False, disable=None)])
         elapsed = time.perf_counter() - t0

@@ -24,6 +24,7 @@ from ..hyperparameters import HyperParameters
 from ..network import DeepNetwork
 from ..preprocessing import Scaler
 from ..targets import TargetEncoder
+from . import _frames
 
 _HP = {f.name: f.default for f in dataclasses.fields(HyperParameters)}
 HP_FIELDS = tuple(_HP)
@@ -62,6 +63,7 @@ class _DeepEstimator(BaseEstimator):
         if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1):
             raise InvalidParameterError(
                 f"The 'blas_threads' parameter of {name} must be a positive int or None. Got {t!r} instead.")
+        _frames.check_params(self)
         cbs = self.callbacks
         if cbs is not None:
             if isinstance(cbs, Callback):
@@ -103,8 +105,15 @@ class _DeepEstimator(BaseEstimator):
         hp = self._task_hyperparameters(hp)
         fitted = hasattr(self, "network_")
         resume = fitted and (incremental or self.warm_start)
-        X, y = validate_data(self, X, y, reset=not resume, dtype=(np.float64, np.float32),
-                             order="C", multi_output=True, y_numeric=self._task == "regression")
+        if y is not None:
+            _frames.refuse_unlabeled(self, y)
+        table_encoder = None
+        if _frames.wanted(self) or (resume and getattr(self.network_, "tabular", None) is not None):
+            table_encoder, X, y = self._encode_for_fit(X, y, resume)
+        else:
+            _frames.refuse_plain_frame(self, X)
+            X, y = validate_data(self, X, y, reset=not resume, dtype=(np.float64, np.float32),
+                                 order="C", multi_output=True, y_numeric=self._task == "regression")
         Y = self._targets_for_network(y, resume, classes)
         if self._resolved_output != hp.output:
             hp = hp.replace(output=self._resolved_output)     # e.g. sigmoid for multilabel
@@ -137,11 +146,49 @@ class _DeepEstimator(BaseEstimator):
                 if resume:
                     self._set_fitted_attributes()
                 raise
-            names = getattr(self, "feature_names_in_", None)
-            net.feature_names = None if names is None else [str(n) for n in names]
+            if table_encoder is not None:
+                net.tabular = table_encoder          # saved with the model file: plain JSON
+                net.feature_names = table_encoder.feature_names
+            else:
+                names = getattr(self, "feature_names_in_", None)
+                net.feature_names = None if names is None else [str(n) for n in names]
             self.network_ = net
         self._set_fitted_attributes()
         return self
+
+    def _encode_for_fit(self, X, y, resume):
+        """(encoder, X rows encoded, y): the table encoder fitted on these rows, or the fitted one reused."""
+        from sklearn.utils.validation import check_X_y
+
+        if resume:
+            enc = self.network_.tabular
+            Xe = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X), est=self))
+        else:
+            table = _frames.as_table(X, fitting=True, est=self)
+            enc = _frames.fit_encoder(self, table)
+            Xe = _frames.transform(enc, table)
+            if _frames.is_frame(X):
+                self.feature_names_in_ = np.asarray(enc.input_names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            self.n_features_in_ = len(enc.columns)
+        Xe, y = check_X_y(Xe, y, dtype=(np.float64, np.float32), order="C", multi_output=True,
+                          y_numeric=self._task == "regression")
+        return enc, Xe, y
+
+    def get_feature_names_out(self, input_features=None):
+        """The network's input features: a numeric column's name, ``name_category`` per one-hot category.
+
+        Without a table encoding (the default), the input feature names (``feature_names_in_``,
+        else ``x0``, ``x1``, ...).
+        """
+        check_is_fitted(self, "network_")
+        enc = getattr(self.network_, "tabular", None)
+        if enc is not None:
+            return np.asarray(enc.feature_names, dtype=object)
+        from sklearn.utils.validation import _check_feature_names_in
+
+        return _check_feature_names_in(self, input_features)
 
     def _fit_source(self, X, y, sample_weight, incremental, classes):
         """``fit``/``partial_fit`` on out-of-core rows (:mod:`deepstep.sources`): streamed, never loaded."""
@@ -238,6 +285,8 @@ class _DeepEstimator(BaseEstimator):
         self.loss_curve_ = [float(c) for c in h.get("cost", [])]
         val = h.get("val_cost")
         self.validation_loss_curve_ = None if val is None else [float(c) for c in val]
+        enc = getattr(net, "tabular", None)
+        self.encoding_ = None if enc is None else _frames.encoding(enc)
         curve = self.validation_loss_curve_ or self.loss_curve_
         self.best_loss_ = float(min(curve)) if curve else None
         self.n_iter_ = len(self.loss_curve_)
@@ -259,8 +308,13 @@ class _DeepEstimator(BaseEstimator):
         own input validation (so the network's checks are not run a second time).
         """
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
         net = self.network_
+        enc = getattr(net, "tabular", None)
+        if enc is not None:                       # columns by name (a DataFrame) or by position (rows)
+            X = _frames.transform(enc, _frames.as_table(X, fitting=_frames.is_frame(X), est=self))
+        else:
+            _frames.refuse_plain_frame(self, X)
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
         Xs = net.scaler.transform(X.T, net.hp.dtype)             # (n_x, m)
         out = net.engine.predict(Xs, chunk=_PREDICT_CHUNK, logits=logits)
         if not logits:
@@ -284,6 +338,10 @@ class _DeepEstimator(BaseEstimator):
         est.network_ = net
         est.n_features_in_ = net.layer_dims[0]
         names = getattr(net, "feature_names", None)
+        enc = getattr(net, "tabular", None)
+        if enc is not None:                       # a table encoding (the CLI's, or an estimator's): its columns
+            est.n_features_in_ = len(enc.columns)
+            names = enc.input_names
         if names is not None and len(names) == est.n_features_in_:
             est.feature_names_in_ = np.asarray(names, dtype=object)
         est._adopt_targets(net)
@@ -292,7 +350,8 @@ class _DeepEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = getattr(self, "impute", "none") != "none"   # imputed when asked
+        tags.input_tags.string = getattr(self, "categorical", None) is not None  # one-hot when asked
         tags.input_tags.sparse = False
         tags.target_tags.multi_output = True
         tags.non_deterministic = self.seed is None

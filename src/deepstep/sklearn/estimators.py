@@ -53,6 +53,22 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Weights per class, multiplied into ``sample_weight``; 'balanced' uses
         n_samples / (n_classes * count(class)). For multilabel targets, a list
         of dicts (one per label) or 'balanced'.
+    categorical : None, 'auto' or list of str
+        Text in X (a DataFrame's object, string or category columns). None
+        (the default): X must be numbers, and a text column is an error naming
+        it. ``'auto'``: every text column is one-hot encoded, one 0/1 feature
+        per category seen in training (sorted, as scikit-learn's
+        ``OneHotEncoder(handle_unknown="ignore")``; a category not seen in
+        training becomes all zeros, with one warning). A list: these columns
+        (text, or numeric codes such as 1/2/3) are one-hot encoded; any other
+        text column is an error.
+    impute : {'none', 'median', 'mean'}
+        Missing values in X (NaN, None, pandas' NA). 'none' (the default):
+        refused, naming the column. 'median' / 'mean': numbers get the
+        training rows' median (mean) and text the most frequent category, as
+        scikit-learn's ``SimpleImputer``. Fitted on the training rows only
+        (the first ``fit`` or ``partial_fit``; warm starts reuse it), stored in
+        ``network_.tabular`` and so in the model file. See ``encoding_``.
     warm_start : bool
         ``fit`` continues the previous network (weights and optimizer state)
         for ``epochs`` more epochs instead of starting anew.
@@ -85,8 +101,18 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Lowest validation cost if there was validation, else lowest training cost.
     network_ : deepstep.DeepNetwork
         The model; save it with ``est.network_.save(path)`` (load with ``DeepNetwork.load``).
+    encoding_ : dict or None
+        With ``categorical`` or ``impute`` (or a network carrying a table
+        encoding): what was decided, per input column ``{"name", "kind":
+        "numeric" | "one-hot", "categories", "n_features", "fill"}`` (``fill``:
+        what a missing value becomes, None if refused), and the summaries
+        ``one_hot`` (column -> number of categories) and ``imputed_with``
+        (column -> fill value). None for plain numeric X. ``verbose >= 1``
+        prints it as one line on stderr, with the missing values met.
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
-        As in scikit-learn's MLPClassifier.
+        As in scikit-learn's MLPClassifier (with a table encoding: X's columns,
+        before one-hot encoding; ``get_feature_names_out()`` names the network's
+        inputs after it).
     """
 
     _task = "classification"
@@ -102,7 +128,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
                  early_stopping=_HP["early_stopping"], patience=_HP["patience"],
                  min_delta=_HP["min_delta"], preprocess=_HP["preprocess"], shuffle=_HP["shuffle"],
                  seed=_HP["seed"], dtype=_HP["dtype"],
-                 class_weight=None, warm_start=False, verbose=0, callbacks=None, blas_threads=None):
+                 class_weight=None, categorical=None, impute="none", warm_start=False, verbose=0,
+                 callbacks=None, blas_threads=None):
         self.learning_rate = learning_rate
         self.epochs = epochs
         self.layers = layers
@@ -129,6 +156,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         self.seed = seed
         self.dtype = dtype
         self.class_weight = class_weight
+        self.categorical = categorical
+        self.impute = impute
         self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
@@ -286,13 +315,13 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     Parameters
     ----------
     <hyperparameters>
-    warm_start, verbose, callbacks, blas_threads
+    categorical, impute, warm_start, verbose, callbacks, blas_threads
         As in :class:`DeepClassifier`.
 
     Attributes
     ----------
     coefs_, intercepts_, n_iter_, loss_curve_, validation_loss_curve_, best_loss_,
-    network_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
+    network_, encoding_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
         As in :class:`DeepClassifier`.
     """
 
@@ -309,7 +338,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
                  early_stopping=_HP["early_stopping"], patience=_HP["patience"],
                  min_delta=_HP["min_delta"], preprocess=_HP["preprocess"], shuffle=_HP["shuffle"],
                  seed=_HP["seed"], dtype=_HP["dtype"],
-                 warm_start=False, verbose=0, callbacks=None, blas_threads=None):
+                 categorical=None, impute="none", warm_start=False, verbose=0, callbacks=None,
+                 blas_threads=None):
         self.learning_rate = learning_rate
         self.epochs = epochs
         self.layers = layers
@@ -335,6 +365,8 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         self.shuffle = shuffle
         self.seed = seed
         self.dtype = dtype
+        self.categorical = categorical
+        self.impute = impute
         self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
