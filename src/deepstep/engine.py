@@ -127,6 +127,17 @@ def helpers() -> _Helpers:
     return h
 
 
+def _after_fork_in_child():
+    """A forked child has none of the parent's helper threads: start afresh on first use."""
+    global _HELPERS_LOCK
+    _HELPERS_LOCK = threading.Lock()
+    _HELPERS[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_threads(n):
     """Use ``n`` threads for the elementwise passes from now on (1: no helper threads)."""
     with _HELPERS_LOCK:
