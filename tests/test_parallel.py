@@ -630,3 +630,17 @@ def test_a_model_trained_in_parallel_pickles_and_trains_on(threads):
     net.fit(X, y, epochs=1, warm_start=True)
     again.fit(X, y, epochs=1, warm_start=True)
     assert_array_equal(again.engine.theta, net.engine.theta)
+
+
+def test_replicas_follow_replaced_parameters(threads):
+    """Regression: the replicas copied the engine's attributes once, so parameters replaced
+    afterwards (a new theta) were not the ones the other shares trained."""
+    X, y = _data()
+    threads(2)
+    net, _ = _fit(X, y, epochs=1)
+    eng = net.engine
+    old = eng.replicas(1)[0]
+    eng.theta = eng.theta.copy()
+    eng.W, eng.b = eng._views(eng.theta)
+    fresh = eng.replicas(1)[0]
+    assert fresh is not old and fresh.theta is eng.theta and fresh.W is eng.W

@@ -270,8 +270,11 @@ class Engine:
     def replicas(self, n):
         """``n`` engines over the same parameters (``theta``, ``W``, ``b`` shared), each with its
         own gradient buffer and workspaces: one per thread of a data-parallel step
-        (:mod:`deepstep.parallel`). Made once and kept with the engine."""
+        (:mod:`deepstep.parallel`). Made once and kept with the engine (made again when
+        ``theta`` or ``W`` has been replaced)."""
         have = self.__dict__.setdefault("_replicas", [])
+        if have and (have[0].theta is not self.theta or have[0].W is not self.W):
+            have.clear()                  # the parameters were replaced: replicas of the old ones
         while len(have) < n:
             r = object.__new__(type(self))
             r.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_replicas", "_finite")})
