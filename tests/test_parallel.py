@@ -644,3 +644,20 @@ def test_replicas_follow_replaced_parameters(threads):
     eng.W, eng.b = eng._views(eng.theta)
     fresh = eng.replicas(1)[0]
     assert fresh is not old and fresh.theta is eng.theta and fresh.W is eng.W
+
+
+def test_estimators_blas_threads_is_the_fits_intent(threads):
+    """The estimators' blas_threads decides the data-parallel step (not the BLAS count read
+    back), and their limits come back after the fit."""
+    from deepstep.sklearn import DeepClassifier
+
+    X, y = _data()
+    before = _blas_now()
+    calls = threads(1)
+    kw = {"layers": (10, 6), "epochs": 1, "batch_size": 40, "seed": 2, "preprocess": "none"}
+    DeepClassifier(blas_threads=2, **kw).fit(X.T, y)
+    assert calls and set(calls) == {2}
+    calls = threads(2)
+    DeepClassifier(blas_threads=1, **kw).fit(X.T, y)
+    assert calls == []
+    assert _blas_now() == before and parallel._STATE["requests"] == []
