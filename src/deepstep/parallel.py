@@ -249,7 +249,7 @@ class _Pool:
     """``threads`` daemon threads that run the shares of a step's jobs."""
 
     def __init__(self, threads):
-        self.threads = threads
+        self.threads, self.pid = threads, os.getpid()
         self._tasks = queue.SimpleQueue()
         # OpenBLAS built on OpenMP keeps its thread count per thread: each worker sets its own.
         omp = [lib for lib in _blas().lib_controllers if getattr(lib, "threading_layer", None) == "openmp"]
@@ -335,6 +335,8 @@ def _pool(n):
 
 
 def _release(pool):
+    if pool.pid != os.getpid():          # a parent's pool, in a child forked during a fit: no threads
+        return
     with _LOCK:
         free = _FREE.setdefault(pool.threads, [])
         if len(free) < _KEEP_IDLE:
