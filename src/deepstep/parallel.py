@@ -298,29 +298,25 @@ class _Pool:
         try:
             for _ in range(min(self.threads, n - first)):
                 self._tasks.put(job)
-        except BaseException as exc:
+            if here:
+                fn(0)
+        except BaseException as exc:     # an error in share 0, or Ctrl-C while handing out
             error = exc
-            while True:
+            while True:                  # however many wake-ups got through, one more does
                 try:
                     self._tasks.put(job)
                     break
                 except BaseException:   # pragma: no cover - a second Ctrl-C: wake one again
                     pass
-        if here and error is None:
-            try:
-                fn(0)
-            except BaseException as exc:
-                error = exc
-        status = job.status
         while True:
             try:
-                if all(status[i] is not _PENDING for i in range(first, n)):
+                if all(job.status[i] is not _PENDING for i in range(first, n)):
                     break
                 job.woken.get()
             except BaseException as exc:    # Ctrl-C while waiting: the shares still finish first
                 error = error or exc
         for i in range(first, n):
-            error = error or status[i]
+            error = error or job.status[i]
         if error is not None:
             raise error
 
