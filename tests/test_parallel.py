@@ -661,3 +661,24 @@ def test_estimators_blas_threads_is_the_fits_intent(threads):
     DeepClassifier(blas_threads=1, **kw).fit(X.T, y)
     assert calls == []
     assert _blas_now() == before and parallel._STATE["requests"] == []
+
+
+def test_a_parallel_fit_in_another_thread_really_limits_blas(threads):
+    """threadpoolctl lets only one "controlling" thread set OpenBLAS's count (here the main
+    thread, which set a limit): a parallel fit in another thread must still get BLAS down to
+    one thread, and the main thread's setting back afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = _data()
+    threads(2)
+    seen = []
+
+    class Look(Callback):
+        def on_batch_end(self, state):
+            seen.append(_blas_now())
+
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_now()
+        _in_threads(lambda s: _fit(X, y, {"callbacks": [Look()]}, epochs=1), 1)
+        assert seen and all(set(v) == {1} for v in seen)
+        assert _blas_now() == before == [2] * len(before)

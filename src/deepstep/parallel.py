@@ -122,6 +122,8 @@ def _set_blas(libs_counts):
     """Set each BLAS library's thread count, from whichever thread calls (threadpoolctl >= 3.8
     lets only one "controlling" thread set OpenBLAS's process-wide count: released around this)."""
     for lib, count in libs_counts:
+        if count is None:                 # a library that could not say its count
+            continue
         clear = getattr(type(lib), "clear_controlling_thread", None)
         if clear is not None:
             clear(force=True)
