@@ -682,3 +682,20 @@ def test_a_parallel_fit_in_another_thread_really_limits_blas(threads):
         _in_threads(lambda s: _fit(X, y, {"callbacks": [Look()]}, epochs=1), 1)
         assert seen and all(set(v) == {1} for v in seen)
         assert _blas_now() == before == [2] * len(before)
+
+
+def test_idle_pools_are_bounded_and_extra_ones_end_their_threads():
+    """Regression: pools were never ended, so a process that ran many overlapping fits kept
+    every pool's threads for good."""
+    _drop_pools()
+    pools = [parallel._Pool(2) for _ in range(parallel._KEEP_IDLE + 1)]
+    for pool in pools:
+        parallel._release(pool)
+    assert len(parallel._FREE[2]) == parallel._KEEP_IDLE
+    extra = pools[-1]
+    assert extra not in parallel._FREE[2]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and extra._tasks.qsize():
+        time.sleep(0.01)
+    assert extra._tasks.qsize() == 0           # its threads took their stop signal
+    _drop_pools()

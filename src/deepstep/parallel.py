@@ -102,11 +102,19 @@ _BLAS = []
 
 def _blas():
     """The BLAS libraries' controller (built once: finding the libraries takes a few ms)."""
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
+    try:
+        return _BLAS[-1]
+    except IndexError:
+        return _new_blas()
 
-        _BLAS.append(ThreadpoolController().select(user_api="blas"))
-    return _BLAS[0]
+
+def _new_blas():
+    """A fresh controller over the BLAS libraries loaded now (kept for :func:`_blas`)."""
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController().select(user_api="blas")
+    _BLAS[:] = [controller]
+    return controller
 
 
 def blas_threads() -> int:
@@ -158,9 +166,10 @@ def _apply():
         if original is not None:
             _set_blas(original)
         return
-    libs = _blas().lib_controllers
     if _STATE["original"] is None:
-        _STATE["original"] = [(lib, lib.num_threads) for lib in libs]
+        # Look again: libraries loaded since the last look (SciPy's BLAS, say) are limited too.
+        _STATE["original"] = [(lib, lib.num_threads) for lib in _new_blas().lib_controllers]
+    libs = [lib for lib, _ in _STATE["original"]]
     count = 1 if any(r.parallel for r in requests) else requests[-1].threads
     _set_blas([(lib, count) for lib in libs])
 
