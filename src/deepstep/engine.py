@@ -127,6 +127,17 @@ def helpers() -> _Helpers:
     return h
 
 
+def _after_fork_in_child():
+    """A forked child has none of the parent's helper threads: start afresh on first use."""
+    global _HELPERS_LOCK
+    _HELPERS_LOCK = threading.Lock()
+    _HELPERS[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_threads(n):
     """Use ``n`` threads for the elementwise passes from now on (1: no helper threads)."""
     with _HELPERS_LOCK:
@@ -259,8 +270,11 @@ class Engine:
     def replicas(self, n):
         """``n`` engines over the same parameters (``theta``, ``W``, ``b`` shared), each with its
         own gradient buffer and workspaces: one per thread of a data-parallel step
-        (:mod:`deepstep.parallel`). Made once and kept with the engine."""
+        (:mod:`deepstep.parallel`). Made once and kept with the engine (made again when
+        ``theta`` or ``W`` has been replaced)."""
         have = self.__dict__.setdefault("_replicas", [])
+        if have and (have[0].theta is not self.theta or have[0].W is not self.W):
+            have.clear()                  # the parameters were replaced: replicas of the old ones
         while len(have) < n:
             r = object.__new__(type(self))
             r.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_replicas", "_finite")})

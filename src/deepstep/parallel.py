@@ -2,42 +2,55 @@
 
 With several BLAS threads, a step's matrix products run on every core but its
 elementwise passes (bias adds, activations, derivatives, the cost, the
-optimizer's update) run on one. When NumPy's BLAS has ``n >= 2`` threads and a
-step is large enough (:data:`MIN_FLOPS`), ``fit`` instead limits BLAS to one
-thread for the run (threadpoolctl; the user's limits come back afterwards,
-after an error or Ctrl-C too) and runs each step on ``n`` threads of its own:
+optimizer's update) run on one. When a ``fit`` is asked for ``n >= 2`` BLAS
+threads (see :func:`intended_threads`) and a step is large enough
+(:data:`MIN_FLOPS`, :data:`MIN_SHARE_FLOPS`), ``fit`` instead runs each step on
+``n`` threads of its own (at most the CPUs it may use and :data:`MAX_THREADS`),
+with BLAS limited to one thread meanwhile:
 
 1. thread ``i`` runs the forward pass, the cost and the backward pass of the
    batch's ``i``-th contiguous share of columns, with its own workspace and its
-   own gradient buffer (thread 0 uses the engine's ``grad``); the 1/m of the mean
+   own gradient buffer (share 0 uses the engine's ``grad``); the 1/m of the mean
    is the whole batch's (``Engine.backward(weight_sum=...)``), the L2 gradient
    is added once;
 2. the optimizer's update over the flat buffer is cut into ``n`` contiguous
    shares; each thread sums the gradient buffers into ``grad`` and updates its
    share, part by part, while the part is in cache (``Optimizer.step_split``).
 
-NumPy and BLAS release the GIL for their loops, and these threads sleep on a
-lock between steps rather than spin, so they do not fight OpenBLAS's own
-threads (which is why splitting only the elementwise passes did not pay:
-benchmarks/README.md).
+NumPy and BLAS release the GIL for their loops, and these threads sleep between
+steps rather than spin, so they do not fight OpenBLAS's own threads (which is
+why splitting only the elementwise passes did not pay: benchmarks/README.md).
 
 The arithmetic is the serial step's, except that each share's products sum
 over its own columns and the shares' gradients are then added: the results
 differ from one thread's in float rounding only, and are the same, bit for bit,
-for the same seed and the same number of threads. With one BLAS thread (or a
-small step, or while another thread's ``fit`` holds the pool) the step is the
-serial one, bit for bit as before. Dropout masks are drawn for the whole batch
-on the calling thread from the model's generator, so they are the serial
-path's masks.
+for the same seed and the same number of threads. With one BLAS thread, a small
+step, or while another deepstep fit runs in the process and this thread has no
+explicit intent (see :func:`intended_threads`), the step is the serial one, bit
+for bit as before. Dropout masks are drawn for the whole batch on the calling
+thread from the model's generator, so they are the serial path's masks.
+
+**The BLAS limit is process-wide.** BLAS libraries such as OpenBLAS keep one
+thread count for the whole process, so while a parallel fit runs, NumPy code in
+*other* threads runs single-threaded BLAS too (and the fit's own validation and
+callbacks). deepstep keeps one registry of its own limits (the parallel fits'
+1 and the estimators' ``blas_threads``): the limit in force is 1 while any
+parallel fit runs, else the latest estimator's, and the limits from before the
+first come back when the last ends (after an error or Ctrl-C too), so a fit
+never holds a limit longer than it runs. ``threadpool_limits`` that user code
+enters in another thread while a parallel fit runs is not part of the registry.
 
 An interrupt (Ctrl-C) or an error in any thread reaches the caller only after
-every thread has finished its share, so the weights are always those after the
-last complete step.
+every share of the step has run, so the weights are those before the step or
+after it: a step is published to the threads as one job whose shares the
+threads claim, so once any thread has the job all its shares run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import os
 import queue
 import threading
@@ -48,11 +61,17 @@ from .regularization import l2_cost
 
 #: Floating-point operations of a step's products below which the step stays serial:
 #: a step handed out costs two thread wake-ups, which pays only on steps of a
-#: millisecond or so (W2's 0.4 MFLOP steps stay serial; W1's 360 and W3's 300 do not;
-#: benchmarks/README.md, round 3).
+#: millisecond or so (W2's 0.4 MFLOP steps stay serial; W1's 258 and the lesson's
+#: cat classifier's (W3) 206 do not; benchmarks/README.md, round 3).
 MIN_FLOPS = 20e6
-#: Columns (examples) each thread gets at least.
+#: Floating-point operations each share gets at least: more threads than
+#: ``step_flops / MIN_SHARE_FLOPS`` are not used (at two threads, the same
+#: decision as :data:`MIN_FLOPS`).
+MIN_SHARE_FLOPS = 10e6
+#: Columns (examples) each share gets at least.
 MIN_COLUMNS = 8
+#: Threads a step runs on at most (measured up to 2; more are untested for speed).
+MAX_THREADS = 8
 
 
 def step_flops(dims, m):
@@ -61,17 +80,41 @@ def step_flops(dims, m):
     return 2.0 * m * (3 * per - dims[0] * dims[1])
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
 # -- BLAS threads (threadpoolctl, imported when first needed) --------------------------
 _BLAS = []
 
 
 def _blas():
     """The BLAS libraries' controller (built once: finding the libraries takes a few ms)."""
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
+    try:
+        return _BLAS[-1]
+    except IndexError:
+        return _new_blas()
 
-        _BLAS.append(ThreadpoolController().select(user_api="blas"))
-    return _BLAS[0]
+
+def _new_blas():
+    """A fresh controller over the BLAS libraries loaded now (kept for :func:`_blas`)."""
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController().select(user_api="blas")
+    _BLAS[:] = [controller]
+    return controller
 
 
 def blas_threads() -> int:
@@ -83,124 +126,287 @@ def blas_threads() -> int:
     return max(counts, default=1)
 
 
+def _set_blas(libs_counts):
+    """Set each BLAS library's thread count, from whichever thread calls (threadpoolctl >= 3.8
+    lets only one "controlling" thread set OpenBLAS's process-wide count: released around this)."""
+    for lib, count in libs_counts:
+        if count is None:                 # a library that could not say its count
+            continue
+        clear = getattr(type(lib), "clear_controlling_thread", None)
+        if clear is not None:
+            clear(force=True)
+        try:
+            lib.set_num_threads(count)
+        finally:
+            if clear is not None:
+                clear(force=True)
+
+
+# -- deepstep's BLAS limits: one registry for the process -------------------------------------
+class _Request:
+    __slots__ = ("threads", "parallel")
+
+    def __init__(self, threads, parallel):
+        self.threads, self.parallel = threads, parallel
+
+
+_LOCK = threading.Lock()
+_INTENT = threading.local()          # .requests: this thread's blas_limit requests, innermost last
+_STATE = {"requests": [], "original": None, "fits": set()}
+_FREE: dict = {}                     # idle pools by thread count; a run takes one of its own
+_KEEP_IDLE = 2                       # idle pools kept per thread count; more are ended
+
+
+def _apply():
+    """Put the registry's limit in force (with ``_LOCK`` held): 1 while a parallel fit runs,
+    else the latest request's count; the limits from before the first request when none is left."""
+    requests = _STATE["requests"]
+    if not requests:
+        original, _STATE["original"] = _STATE["original"], None
+        if original is not None:
+            _set_blas(original)
+        return
+    if _STATE["original"] is None:
+        # Look again: libraries loaded since the last look (SciPy's BLAS, say) are limited too.
+        _STATE["original"] = [(lib, lib.num_threads) for lib in _new_blas().lib_controllers]
+    libs = [lib for lib, _ in _STATE["original"]]
+    count = 1 if any(r.parallel for r in requests) else requests[-1].threads
+    _set_blas([(lib, count) for lib in libs])
+
+
+def _request(req):
+    with _LOCK:
+        _STATE["requests"].append(req)
+        _apply()
+
+
+def _withdraw(req):
+    """Take ``req`` out of the registry (nothing when it never got in) and apply what is left."""
+    with _LOCK:
+        requests = _STATE["requests"]
+        if any(r is req for r in requests):
+            requests[:] = [r for r in requests if r is not req]
+            _apply()
+
+
+def intended_threads():
+    """The BLAS threads the calling thread's deepstep code asked for (an estimator's
+    ``blas_threads``, :func:`blas_limit`), or None when it asked for nothing."""
+    mine = getattr(_INTENT, "requests", None)
+    return mine[-1].threads if mine else None
+
+
+@contextlib.contextmanager
+def blas_limit(threads):
+    """Limit BLAS to ``threads`` for the block, and make it this thread's intent for the
+    data-parallel decision (the estimators' ``blas_threads``). Process-wide, like
+    ``threadpoolctl.threadpool_limits``, but in deepstep's registry: overlapping blocks in
+    several threads end with the limits from before the first, whatever the order."""
+    req = _Request(int(threads), parallel=False)
+    if not hasattr(_INTENT, "requests"):
+        _INTENT.requests = []
+    mine = _INTENT.requests
+    try:
+        mine.append(req)
+        _request(req)
+        yield
+    finally:
+        _withdraw(req)
+        mine[:] = [r for r in mine if r is not req]
+
+
+def _after_fork_in_child():
+    """A forked child has only the forking thread: no pool's threads, no other fit, no lock held."""
+    global _LOCK, _INTENT
+    _LOCK = threading.Lock()
+    _INTENT = threading.local()
+    _FREE.clear()
+    _BLAS.clear()
+    _STATE.update(requests=[], original=None, fits=set())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 # -- the threads ------------------------------------------------------------------------
 _PENDING = object()
 
 
+class _Job:
+    """One call of a step's shares: the threads claim share indices from ``claim``."""
+
+    __slots__ = ("fn", "n", "err", "claim", "status", "woken")
+
+    def __init__(self, fn, first, n, err):
+        self.fn, self.n, self.err = fn, n, err
+        self.claim = itertools.count(first)      # next() is atomic: each share runs once
+        self.status = [_PENDING] * n
+        self.woken = queue.SimpleQueue()         # this job's own: no stale wake-ups left over
+
+    def work(self):
+        for i in self.claim:
+            if i >= self.n:
+                return
+            try:
+                self.fn(i)
+                self.status[i] = None
+            except BaseException as exc:  # handed back to the caller
+                self.status[i] = exc
+            self.woken.put(i)
+
+
 class _Pool:
-    """``threads`` daemon threads that run ``fn(i)`` for the shares of a step."""
+    """``threads`` daemon threads that run the shares of a step's jobs."""
 
     def __init__(self, threads):
-        self.threads = threads
-        self._tasks, self._woken = queue.SimpleQueue(), queue.SimpleQueue()
+        self.threads, self.pid = threads, os.getpid()
+        self._tasks = queue.SimpleQueue()
+        # OpenBLAS built on OpenMP keeps its thread count per thread: each worker sets its own.
+        omp = [lib for lib in _blas().lib_controllers if getattr(lib, "threading_layer", None) == "openmp"]
+        started = queue.SimpleQueue()
         for _ in range(threads):
-            threading.Thread(target=self._serve, daemon=True, name="deepstep-step").start()
+            threading.Thread(target=self._serve, args=(omp, started), daemon=True,
+                             name="deepstep-step").start()
+        counts = [started.get() for _ in range(threads)] if omp else [1]
+        self.one_thread = max(counts) <= 1       # each worker's BLAS runs one thread
 
-    def _serve(self):
-        while True:
-            fn, i, err, status = self._tasks.get()
+    def _serve(self, omp, started):
+        if omp:
             try:
-                if np.geterr() != err:       # the caller's floating-point error handling
-                    np.seterr(**err)
-                fn(i)
-                status[i] = None
-            except BaseException as exc:  # handed back to the caller
-                status[i] = exc
-            self._woken.put(i)
+                _set_blas([(lib, 1) for lib in omp])
+                started.put(max(int(lib.num_threads or 1) for lib in omp))
+            except BaseException:  # pragma: no cover - reported as "not limited"
+                started.put(2)
+        del omp, started
+        while True:
+            job = self._tasks.get()
+            if job is None:                       # close()
+                return
+            if np.geterr() != job.err:           # the caller's floating-point error handling
+                np.seterr(**job.err)
+            job.work()
+            job = None                            # an idle thread keeps no model's arrays alive
+
+    def close(self):
+        for _ in range(self.threads):
+            self._tasks.put(None)
 
     def run(self, fn, n, here=True):
         """Call ``fn(i)`` for ``i`` in ``range(n)``, ``fn(0)`` on this thread when ``here``.
 
         Returns when every call has finished, also when one raised or an
         interrupt (KeyboardInterrupt) arrived meanwhile; then raises the first
-        error. What has finished is read from ``status``, which each call sets
-        before waking the caller; the wake-ups only end the waits, because an
-        interrupt may arrive just after a wait took one.
+        error. The step is one job: the threads woken claim its shares until none
+        is left, so once one thread has it every share runs. After an interrupt
+        while waking them, one more wake-up makes sure a thread has it; the
+        caller then waits for the shares whatever happens, reading what has
+        finished from ``status`` (a wake-up only ends a wait).
         """
-        err = np.geterr()
         first = 1 if here else 0
-        status = [_PENDING] * n
-        posted, error = first, None
+        job = _Job(fn, first, n, np.geterr())
+        error = None
         try:
-            for i in range(first, n):
-                posted = i + 1
-                self._tasks.put((fn, i, err, status))
+            for _ in range(min(self.threads, n - first)):
+                self._tasks.put(job)
             if here:
                 fn(0)
-        except BaseException as exc:
+        except BaseException as exc:     # an error in share 0, or Ctrl-C while handing out
             error = exc
+            while True:                  # however many wake-ups got through, one more does
+                try:
+                    self._tasks.put(job)
+                    break
+                except BaseException:   # pragma: no cover - a second Ctrl-C: wake one again
+                    pass
         while True:
             try:
-                if all(status[i] is not _PENDING for i in range(first, posted)):
+                if all(job.status[i] is not _PENDING for i in range(first, n)):
                     break
-                self._woken.get()
+                job.woken.get()
             except BaseException as exc:    # Ctrl-C while waiting: the shares still finish first
                 error = error or exc
-        for i in range(first, posted):
-            error = error or status[i]
+        for i in range(first, n):
+            error = error or job.status[i]
         if error is not None:
             raise error
 
 
-# Runs in other threads at the same time (a threaded search, say) share one BLAS limit: the
-# first run to start sets it and remembers the user's thread count, the last to end restores
-# it, and meanwhile every run decides from the user's count, not the limit another set.
-_LOCK = threading.Lock()
-_ACTIVE = {"runs": 0, "threads": 1, "limiter": None}
-_FREE: dict = {}             # idle pools by thread count; a run takes one of its own
-
-
 def _pool(n):
     """An idle pool of n threads (made when none is free); hand it back with ``_release``."""
-    free = _FREE.setdefault(n, [])
-    return free.pop() if free else _Pool(n)
+    with _LOCK:
+        free = _FREE.setdefault(n, [])
+        if free:
+            return free.pop()
+    return _Pool(n)
 
 
 def _release(pool):
-    _FREE.setdefault(pool.threads, []).append(pool)
-
-
-def _user_threads():
-    return _ACTIVE["threads"] if _ACTIVE["runs"] else blas_threads()
-
-
-def threads_for(dims, batch_size):
-    """Threads a step of ``batch_size`` examples runs on: NumPy's BLAS threads (the user's
-    setting, also while other runs hold the limit), or 1 (serial)."""
-    if step_flops(dims, batch_size) < MIN_FLOPS:
-        return 1
+    if pool.pid != os.getpid():          # a parent's pool, in a child forked during a fit: no threads
+        return
     with _LOCK:
-        threads = _user_threads()
-    return max(1, min(threads, batch_size // MIN_COLUMNS))
+        free = _FREE.setdefault(pool.threads, [])
+        if len(free) < _KEEP_IDLE:
+            free.append(pool)
+            return
+    pool.close()
+
+
+def threads_for(dims, batch_size, threads=None):
+    """Threads a step of ``batch_size`` examples runs on, for a fit asked for ``threads``
+    BLAS threads (default: :func:`intended_threads`, else NumPy's BLAS threads now): at most
+    :func:`available_cpus` and :data:`MAX_THREADS`, each share at least :data:`MIN_COLUMNS`
+    columns and :data:`MIN_SHARE_FLOPS`; 1 (serial) for a step under :data:`MIN_FLOPS`."""
+    flops = step_flops(dims, batch_size)
+    if flops < MIN_FLOPS:
+        return 1
+    if threads is None:
+        threads = intended_threads() or blas_threads()
+    n = min(int(threads), available_cpus(), MAX_THREADS, batch_size // MIN_COLUMNS)
+    if MIN_SHARE_FLOPS > 0:
+        n = min(n, int(flops // MIN_SHARE_FLOPS))
+    return max(1, n)
+
+
+def _decide(engine, optimizer, batch_size, others):
+    if not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")):
+        return 1
+    threads = intended_threads()
+    if threads is None and others:
+        # Another deepstep fit runs, so the BLAS count now may be its limit, not this thread's
+        # setting (a threadpool_limits(1) here would not show): serial, the safe answer.
+        return 1
+    return threads_for(engine.dims, batch_size, threads)
 
 
 @contextlib.contextmanager
 def session(engine, optimizer, batch_size):
-    """A :class:`DataParallel` for a run's steps, or None where they stay serial.
+    """A fit's run: a :class:`DataParallel` for its steps, or None where they stay serial.
 
-    While it is open, BLAS runs one thread per caller; when the last open
-    session closes (return, error, interrupt) the limits before the first are
-    restored.
+    Every fit (serial too) is counted while it runs. A parallel one limits BLAS to one
+    thread through the registry; when it ends (return, error, interrupt) the registry's
+    limit without it is put back.
     """
-    n = threads_for(engine.dims, batch_size)
-    if n < 2 or not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")):
-        yield None
-        return
-    with _LOCK:
-        if _ACTIVE["runs"] == 0:
-            _ACTIVE["threads"] = blas_threads()
-            _ACTIVE["limiter"] = _blas().limit(limits=1)
-        _ACTIVE["runs"] += 1
-        pool = _pool(n)
+    fit, req, pool, par = object(), None, None, None
     try:
-        yield DataParallel(engine, optimizer, pool)
-    finally:
         with _LOCK:
+            others = len(_STATE["fits"])
+            _STATE["fits"].add(fit)
+        n = _decide(engine, optimizer, batch_size, others)
+        if n >= 2:
+            pool = _pool(n)
+            if pool.one_thread:
+                par = DataParallel(engine, optimizer, pool)
+                req = _Request(1, parallel=True)
+                _request(req)
+        yield par
+    finally:
+        if req is not None:
+            _withdraw(req)
+        with _LOCK:
+            _STATE["fits"].discard(fit)
+        if pool is not None:
             _release(pool)
-            _ACTIVE["runs"] -= 1
-            if _ACTIVE["runs"] == 0:
-                limiter, _ACTIVE["limiter"] = _ACTIVE["limiter"], None
-                limiter.restore_original_limits()
 
 
 class DataParallel:
@@ -214,7 +420,8 @@ class DataParallel:
 
     def covers(self, m):
         """Whether a batch of m examples is worth splitting (the last, short batch may not be)."""
-        return m >= self.n * MIN_COLUMNS and step_flops(self.engine.dims, m) >= MIN_FLOPS
+        return (m >= self.n * MIN_COLUMNS
+                and step_flops(self.engine.dims, m) >= max(MIN_FLOPS, self.n * MIN_SHARE_FLOPS))
 
     def _uniforms(self, m, keep_prob, rng):
         """The batch's dropout draws, layer by layer in the serial path's order and shapes."""
@@ -242,6 +449,10 @@ class DataParallel:
         bounds = [m * i // n for i in range(n + 1)]
         U = self._uniforms(m, keep_prob, rng) if keep_prob < 1.0 else None
         total = m if weights is None else float(np.sum(weights))
+        if not total > 0:
+            # Weights summing to 0 (or NaN): no mean to take; the serial step's cost is NaN
+            # too, and the loop reports it as divergence with the weights restored.
+            return math.nan, []
         sums, outputs = [0.0] * n, [None] * n
         dropout = keep_prob < 1.0
 

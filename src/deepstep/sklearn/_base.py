@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import sources
+from .. import parallel, sources
 from ..callbacks import Callback, ProgressBar
 from ..errors import InvalidParameterError
 from ..hyperparameters import HyperParameters
@@ -84,9 +84,9 @@ class _DeepEstimator(BaseEstimator):
     def _blas_limits(self):
         if self.blas_threads is None:
             return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=int(self.blas_threads), user_api="blas")
+        # deepstep's registry of BLAS limits (process-wide, like threadpool_limits), which
+        # also makes blas_threads this thread's intent for the data-parallel step.
+        return parallel.blas_limit(int(self.blas_threads))
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
