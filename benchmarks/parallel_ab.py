@@ -42,6 +42,7 @@ def main():
     names = os.environ.get("AB", "par2,ser2,ser1").split(",")
     nets = {n: make() for n in names}
     wall, cpu, main_cpu = ({n: [] for n in nets} for _ in range(3))
+    parallel.set_enabled(True)      # opt-in; the ser* variants turn it off through MIN_FLOPS
     default, shares = parallel.MIN_FLOPS, training._Rows.batch_shares
     for r in range(rounds):
         for n in (list(nets) if r % 2 == 0 else list(nets)[::-1]):

@@ -14,6 +14,12 @@ from deepstep import Callback, DeepNetwork, parallel, sources
 from deepstep.targets import TargetEncoder
 
 
+@pytest.fixture(autouse=True)
+def _data_parallel_on(monkeypatch):
+    """The step is opt-in (off by default); these tests are about the step, so it is on."""
+    monkeypatch.setattr(parallel, "_ENABLED", [True])
+
+
 def _blas_now():
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
@@ -699,3 +705,26 @@ def test_idle_pools_are_bounded_and_extra_ones_end_their_threads():
         time.sleep(0.01)
     assert extra._tasks.qsize() == 0           # its threads took their stop signal
     _drop_pools()
+
+
+def test_the_data_parallel_step_is_off_unless_asked_for(monkeypatch):
+    # measured slower than two-thread OpenBLAS on a quiet machine (benchmarks/README.md,
+    # round 3), so a fit at several BLAS threads takes it only when asked
+    X, y = _data()
+    calls = []
+    monkeypatch.setattr(parallel.DataParallel, "gradients", lambda self, *a, **k: calls.append(1))
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 0)
+    monkeypatch.setattr(parallel, "MIN_SHARE_FLOPS", 0)
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 8)
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)
+    monkeypatch.setattr(parallel, "_ENABLED", [None])
+    monkeypatch.delenv("DEEPSTEP_DATA_PARALLEL", raising=False)
+    assert not parallel.enabled()
+    _fit(X, y)
+    assert calls == []
+    monkeypatch.setenv("DEEPSTEP_DATA_PARALLEL", "1")
+    assert parallel.enabled()
+    parallel.set_enabled(False)
+    assert not parallel.enabled()
+    parallel.set_enabled(None)
+    assert parallel.enabled()

@@ -1,8 +1,12 @@
 """Data-parallel training steps: each thread takes a share of a mini-batch's columns.
 
+**Opt-in** (:func:`enabled`: ``DEEPSTEP_DATA_PARALLEL=1`` or :func:`set_enabled`): on a
+quiet machine the serial step with OpenBLAS's own threads is faster; this step pays
+where other processes compete for the cores.
+
 With several BLAS threads, a step's matrix products run on every core but its
 elementwise passes (bias adds, activations, derivatives, the cost, the
-optimizer's update) run on one. When a ``fit`` is asked for ``n >= 2`` BLAS
+optimizer's update) run on one. When it is enabled, a ``fit`` is asked for ``n >= 2`` BLAS
 threads (see :func:`intended_threads`) and a step is large enough
 (:data:`MIN_FLOPS`, :data:`MIN_SHARE_FLOPS`), ``fit`` instead runs each step on
 ``n`` threads of its own (at most the CPUs it may use and :data:`MAX_THREADS`),
@@ -368,8 +372,35 @@ def threads_for(dims, batch_size, threads=None):
     return max(1, n)
 
 
+_ENABLED = [None]       # set_enabled(); None: the DEEPSTEP_DATA_PARALLEL environment variable
+
+
+def enabled() -> bool:
+    """Whether fits may take the data-parallel step (off unless asked for).
+
+    On with ``DEEPSTEP_DATA_PARALLEL=1`` in the environment or :func:`set_enabled(True)
+    <set_enabled>`. Off by default because, measured on a quiet 2-core machine
+    (benchmarks/README.md, round 3), the serial step with OpenBLAS's own two threads is
+    faster: two Python threads running one-thread products gain less than OpenBLAS's two
+    threads do, and the elementwise work the split moves to the second core does not make
+    up the difference (W1 0.85x, the lesson's cat classifier 0.6x, W4 0.7x the serial
+    speed). It pays where other processes compete for the cores, where two-thread
+    OpenBLAS slows down (2-5x faster measured there).
+    """
+    flag = _ENABLED[0]
+    if flag is None:
+        flag = os.environ.get("DEEPSTEP_DATA_PARALLEL", "").strip().lower() in {"1", "true", "yes", "on"}
+    return flag
+
+
+def set_enabled(flag):
+    """Turn the data-parallel step on (True) or off (False) for later fits; None: back to
+    the ``DEEPSTEP_DATA_PARALLEL`` environment variable."""
+    _ENABLED[0] = None if flag is None else bool(flag)
+
+
 def _decide(engine, optimizer, batch_size, others):
-    if not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")):
+    if not enabled() or not (hasattr(optimizer, "step_split") and hasattr(engine, "replicas")):
         return 1
     threads = intended_threads()
     if threads is None and others:
