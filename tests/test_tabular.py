@@ -319,18 +319,18 @@ def test_large_file_readers_agree(tmp_path):
             color = "" if i % 89 == 0 else ("red", "green", "blue")[i % 3]
             fh.write(",".join(cells) + f",{color},{i % 2}\n")
     assert mixed.stat().st_size > 1 << 20
-    small = tabular._read_rows_table(*data.read_table(str(mixed)), str(mixed))
-    big = tabular._read_streaming(str(mixed), None, "auto")
+    small = tabular.readers._read_rows_table(*data.read_table(str(mixed)), str(mixed))
+    big = tabular.readers._read_streaming(str(mixed), None, "auto")
     assert big.names == small.names and np.array_equal(big.lines, small.lines)
     for a, b in zip(big.columns, small.columns):
         assert a.dtype == b.dtype and (np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f"
                                        else list(a) == list(b))
-    assert tabular._read_numeric(str(mixed), None, "auto") is None          # a word: not for np.loadtxt
+    assert tabular.readers._read_numeric(str(mixed), None, "auto") is None          # a word: not for np.loadtxt
     numeric = tmp_path / "numeric.csv"
     np.savetxt(numeric, np.column_stack([X, X[:, 0] > 0]), delimiter=",", header="a,b,c,d,e,f,g,h,y",
                comments="", fmt="%.6f")
-    fast = tabular._read_numeric(str(numeric), None, "auto")
-    slow = tabular._read_streaming(str(numeric), None, "auto")
+    fast = tabular.readers._read_numeric(str(numeric), None, "auto")
+    slow = tabular.readers._read_streaming(str(numeric), None, "auto")
     assert fast.names == slow.names and all(np.array_equal(a, b) for a, b in zip(fast.columns, slow.columns))
 
 
