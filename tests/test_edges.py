@@ -384,6 +384,20 @@ def test_hostile_hdf5_files_are_one_line_errors(tmp_path):
         data.load_file(p)
 
 
+def test_a_mat_file_declaring_more_than_memory_is_one_line(tmp_path, monkeypatch):
+    # bug: a MAT file was read whole by scipy.io.loadmat with no size check (HDF5 and NPZ had one)
+    scipy_io = pytest.importorskip("scipy.io")
+    from deepstep import memory
+
+    p = tmp_path / "d.mat"
+    scipy_io.savemat(p, {"X": np.zeros((100, 10)), "y": np.arange(100) % 2})
+    monkeypatch.setattr(memory, "available_memory", lambda: 4000)
+    with pytest.raises(DataError, match=r"variable 'X' of shape \(100, 10\) needs about .* of memory"):
+        data.load_file(p)
+    monkeypatch.setattr(memory, "available_memory", lambda: None)
+    assert data.load_file(p).X.shape == (10, 100)
+
+
 def test_a_csv_field_over_the_csv_limit_is_one_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("a,y\n" + "1" * 200_000 + ",0\n")

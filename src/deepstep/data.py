@@ -578,13 +578,25 @@ def load_hdf5(path, split=None) -> Dataset:
     return _from_rows(x, y, path, class_names=names)
 
 
+#: Bytes per element of a MAT variable's class as ``scipy.io.whosmat`` names it (others: 8).
+_MAT_ITEMSIZE = {"int8": 1, "uint8": 1, "logical": 1, "char": 4, "int16": 2, "uint16": 2, "int32": 4,
+                 "uint32": 4, "single": 4, "double": 8, "int64": 8, "uint64": 8}
+
+
 def load_mat(path) -> Dataset:
     """Load a MATLAB file with ``X`` (m, n_x), ``y`` (m, 1) and optionally ``Xval``/``yval``."""
     import scipy.io
 
     path = os.fspath(path)
     try:
+        # each variable's declared size, from the file's headers, before anything is read:
+        # a small compressed file can declare arrays far larger than memory
+        for name, shape, kind in scipy.io.whosmat(path):
+            nbytes = math.prod(shape) * _MAT_ITEMSIZE.get(kind, 8)
+            check_fits(nbytes, f"{path}: variable {name!r} of shape {tuple(shape)}", DataError)
         d = scipy.io.loadmat(path)
+    except DataError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- scipy raises many types for unreadable files
         raise DataError(f"{path} could not be read as a MAT file: {exc}") from None
     if "X" not in d:
