@@ -295,22 +295,7 @@ class DeepNetwork:
             self.scaler = Scaler(hp.preprocess).fit(X, w)
         Xr = self._rows(X)
         Yr = self._targets.encode_rows(Y, hp.dtype)
-        val = None
-        if validation_data is not None:
-            Xv, Yv = validation_data
-            Xv = self.check_input(Xv)
-            val = (self.scaler.transform(Xv, hp.dtype), self._targets.encode_rows(Yv, hp.dtype).T)
-        if epochs is None:
-            epochs = hp.epochs
-        elif isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise InvalidParameterError(f"The 'epochs' argument must be an int in [1, inf). Got {epochs!r} instead.")
-        state = self.train_state if resume else None
-        if state is not None and state.perm is not None and state.perm.size != Xr.shape[0]:
-            raise DataError(
-                f"This model stopped in the middle of an epoch over {state.perm.size} examples and "
-                f"can only resume on that data (got {Xr.shape[0]}). Pass the same data, or set "
-                f"model.train_state = None to start a new epoch."
-            )
+        val, epochs, state = self.prepare_run(validation_data, epochs, Xr.shape[0], resume)
         if w is not None:
             w = w.astype(hp.dtype)
         state = training.run(self.loop_parts(), Xr, Yr, epochs, val, callbacks, state, stop, sample_weight=w)
@@ -601,6 +586,33 @@ class DeepNetwork:
     def _require_built(self):
         if self._engine is None:
             raise NotFittedError("This DeepNetwork is not trained yet: call fit() or load a model first.")
+
+    def prepare_run(self, validation_data, epochs, m, resume):
+        """``(val, epochs, state)`` for a run over ``m`` examples, once the scaler and targets are set.
+
+        The validation data checked, scaled and encoded; ``epochs`` checked (None: the
+        hyperparameter); the training position to resume from (None unless ``resume``),
+        refused when it stopped mid-epoch over another number of examples. Shared by
+        :meth:`fit` and the out-of-core fit (:mod:`deepstep.sources`).
+        """
+        hp = self.hp
+        val = None
+        if validation_data is not None:
+            Xv, Yv = validation_data
+            Xv = self.check_input(Xv)
+            val = (self.scaler.transform(Xv, hp.dtype), self._targets.encode_rows(Yv, hp.dtype).T)
+        if epochs is None:
+            epochs = hp.epochs
+        elif isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise InvalidParameterError(f"The 'epochs' argument must be an int in [1, inf). Got {epochs!r} instead.")
+        state = self.train_state if resume else None
+        if state is not None and state.perm is not None and state.perm.size != m:
+            raise DataError(
+                f"This model stopped in the middle of an epoch over {state.perm.size} examples and "
+                f"can only resume on that data (got {m}). Pass the same data, or set "
+                f"model.train_state = None to start a new epoch."
+            )
+        return val, epochs, state
 
     def check_input(self, X, fitting=False, remember=False):
         """X as an array of shape (n_x, m), checked: 2-D, real, finite, and of the model's width once built.

@@ -314,19 +314,7 @@ def fit(model, X, Y, validation_data=None, *, epochs=None, warm_start=False, cal
         raise InvalidParameterError(f"The 'batch_size' parameter ({bs}) is larger than the {rows.m} "
                                     f"training examples.")
     Yr = model.targets.encode_rows(Y, hp.dtype)
-    val = None
-    if validation_data is not None:
-        Xv, Yv = validation_data
-        Xv = model.check_input(Xv)
-        val = (model.scaler.transform(Xv, hp.dtype), model.targets.encode_rows(Yv, hp.dtype).T)
-    if epochs is None:
-        epochs = hp.epochs
-    elif isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise InvalidParameterError(f"The 'epochs' argument must be an int in [1, inf). Got {epochs!r} instead.")
-    state = model.train_state if resume else None
-    if state is not None and state.perm is not None and state.perm.size != rows.m:
-        raise DataError(f"This model stopped in the middle of an epoch over {state.perm.size} examples and "
-                        f"can only resume on that data (got {rows.m}).")
+    val, epochs, state = model.prepare_run(validation_data, epochs, rows.m, resume)
     stream = StreamRows(rows, Yr, model.scaler, hp.dtype, bs)
     try:
         state = training.run(model.loop_parts(), stream, Yr, epochs, val, callbacks, state, stop)
