@@ -240,6 +240,6 @@ def test_unknown_dataset():
 def test_import_deepstep_stays_numpy_only():
     code = ("import deepstep, deepstep.data, deepstep.persistence, sys; "
             "print([m for m in sys.modules if m.split('.')[0] in "
-            "('sklearn','scipy','h5py','matplotlib','click','tqdm','PIL')])")
+            "('sklearn','scipy','h5py','matplotlib','click','tqdm','PIL','numba','llvmlite')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

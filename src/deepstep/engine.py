@@ -47,9 +47,10 @@ import weakref
 import numpy as np
 
 from . import activations as _act
+from . import fused as _fused
 from . import losses as _losses
 from .activations import get_activation
-from .linear import linear_backward, linear_forward
+from .linear import linear_backward
 from .losses import get_loss
 from .regularization import dropout_apply, l2_cost, l2_grad
 
@@ -232,6 +233,12 @@ class Engine:
         # has few units and many inputs; see the module docstring.
         self._first_transposed = self.dims[1] <= 64 and self.dims[0] >= 1024
 
+    def _kernels(self):
+        """The compiled kernels of :mod:`deepstep.fused` for this engine's dtype, or None (NumPy)."""
+        if self.dtype.kind != "f" or self.dtype.itemsize < 4:
+            return None
+        return _fused.kernels()
+
     # The per-layer views share memory with theta/grad; a pickled copy would turn
     # them into separate arrays, so they are rebuilt on unpickling.
     def __getstate__(self):
@@ -330,17 +337,22 @@ class Engine:
         A = X
         last = self.L - 1
         Ws, bs, acts = self.W, self.b, self.acts
+        K = self._kernels()
         for l in range(self.L):
-            Z = ws.Z[l]
+            Z, Al = ws.Z[l], ws.A[l]
             if l == 0 and ws.ZT0 is not None:
-                ZT = np.matmul(X.T, Ws[0].T, out=ws.ZT0)  # Z^T: (m, n[0]) @ (n[0], n[1])
-                np.add(ZT.T, bs[0], out=Z)                # Z = (Z^T)^T + b, (n[1], m)
+                S = np.matmul(X.T, Ws[0].T, out=ws.ZT0).T  # Z^T: (m, n[0]) @ (n[0], n[1]), seen as (n[1], m)
             else:
-                linear_forward(A, Ws[l], bs[l], out=Z)    # Z = W A + b, (n[l], m)
-            if l == last and self._softmax:
-                A = _softmax(Z, ws.A[l], ws.row)
+                S = np.matmul(Ws[l], A, out=Z)             # W A, (n[l], m)
+            if K is not None and self._relu[l] and not (l == last and self._softmax):
+                K.bias_relu(S, bs[l], Z, Al)               # Z = S + b, A = relu(Z): one pass
+                A = Al
             else:
-                A = acts[l].forward(Z, out=ws.A[l])
+                np.add(S, bs[l], out=Z)                    # Z = W A + b (linear.linear_forward's add)
+                if l == last and self._softmax:
+                    A = _softmax(Z, Al, ws.row)
+                else:
+                    A = acts[l].forward(Z, out=Al)
             if keep_prob < 1.0 and l < last:
                 if uniforms is None:
                     rng.random(out=ws.U[l], dtype=self.dtype)
@@ -363,13 +375,18 @@ class Engine:
         m = X.shape[1]
         L = self.L
         AL, dZ = ws.A[L - 1], ws.dZ[L - 1]
-        if self.fused:
-            np.subtract(AL, Y, out=dZ)              # dZ[L] = A[L] - Y (paired loss)
+        K = self._kernels()
+        plain = weights is None and weight_sum is None
+        if self.fused and plain and K is not None and Y.dtype == self.dtype:
+            K.output_grad(AL, Y, self.dtype.type(1.0 / m), dZ)   # dZ[L] = (A[L] - Y) / m, one pass
         else:
-            self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
-        if weights is None and weight_sum is None:
-            dZ *= 1.0 / m
-        else:                                       # the weighted form (sample weights)
+            if self.fused:
+                np.subtract(AL, Y, out=dZ)          # dZ[L] = A[L] - Y (paired loss)
+            else:
+                self.acts[-1].backward(self.loss.dA(AL, Y), ws.Z[L - 1], AL, out=dZ)
+            if plain:
+                dZ *= 1.0 / m
+        if not plain:                               # the weighted form (sample weights)
             if weight_sum is None:
                 weight_sum = float(np.sum(weights))
             m = weight_sum                          # the L2 term below is scaled the same way
@@ -390,7 +407,10 @@ class Engine:
                 break
             if dropout:
                 dropout_apply(dA, ws.D[l - 1], keep_prob, out=dA)
-            if self._relu[l - 1]:                 # dZ = dA * [A > 0], the mask as floats
+            if self._relu[l - 1] and K is not None:    # dZ = dA * [A > 0], one pass
+                dZ = ws.dZ[l - 1]
+                K.relu_grad(dA, ws.A[l - 1], dZ, self.dtype.type(0))
+            elif self._relu[l - 1]:               # dZ = dA * [A > 0], the mask as floats
                 dZ = np.multiply(dA, np.greater(ws.A[l - 1], 0, out=ws.M[l - 1]), out=ws.dZ[l - 1])
             else:
                 dZ = self.acts[l - 1].backward(dA, ws.Z[l - 1], ws.A[l - 1], out=ws.dZ[l - 1])

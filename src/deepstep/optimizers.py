@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from . import fused as _fused
 from .errors import unknown_name
 
 
@@ -134,7 +135,8 @@ class Optimizer:
 
     def step(self, param, grad, lr):
         self.t += 1
-        if param.ndim != 1 or param.size <= _PART:
+        if param.ndim != 1 or param.size <= _PART or self._kernels(param, lr) is not None:
+            # A compiled kernel makes one pass whatever the size: no parts needed.
             self._apply(param, grad, lr, self.state, self._tmp)
             return
         parts = self._partition(param, grad)
@@ -203,6 +205,19 @@ class Optimizer:
             self._parts = (param, grad, views)
         return self._parts[2]
 
+    def _kernels(self, param, lr):
+        """The compiled kernels (:mod:`deepstep.fused`) if this update can run in them with
+        NumPy's numbers: a float32/float64 flat buffer and scalars NumPy would cast to its dtype."""
+        if param.dtype.kind != "f" or param.dtype.itemsize < 4 or param.ndim != 1:
+            return None
+        K = _fused.kernels()
+        if K is None or not _fused.same_dtype(param.dtype, lr, *self._scalars()):
+            return None
+        return K
+
+    def _scalars(self):
+        return ()
+
     def get_state(self):
         return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
 
@@ -232,36 +247,73 @@ class GD(Optimizer):
     name = "gd"
 
     def _apply(self, param, grad, lr, state, tmp):
-        gd_update(param, grad, lr, tmp[0])
+        K = self._kernels(param, lr)
+        if K is not None:
+            K.gd(param, grad, param.dtype.type(lr))
+        else:
+            gd_update(param, grad, lr, tmp[0])
 
 
 class Momentum(Optimizer):
     name, slots = "momentum", ("v",)
 
+    def _scalars(self):
+        return (self.hp.momentum,)
+
     def _apply(self, param, grad, lr, state, tmp):
-        momentum_update(param, grad, state["v"], self.hp.momentum, lr, tmp[0])
+        K, beta = self._kernels(param, lr), self.hp.momentum
+        if K is not None:
+            dt = param.dtype.type
+            K.momentum(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
+        else:
+            momentum_update(param, grad, state["v"], beta, lr, tmp[0])
 
 
 class Nesterov(Optimizer):
     name, slots = "nesterov", ("v",)
 
+    def _scalars(self):
+        return (self.hp.momentum,)
+
     def _apply(self, param, grad, lr, state, tmp):
-        nesterov_update(param, grad, state["v"], self.hp.momentum, lr, tmp[0])
+        K, beta = self._kernels(param, lr), self.hp.momentum
+        if K is not None:
+            dt = param.dtype.type
+            K.nesterov(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
+        else:
+            nesterov_update(param, grad, state["v"], beta, lr, tmp[0])
 
 
 class RMSprop(Optimizer):
     name, slots = "rmsprop", ("s",)
 
+    def _scalars(self):
+        return (self.hp.beta2, self.hp.epsilon)
+
     def _apply(self, param, grad, lr, state, tmp):
-        rmsprop_update(param, grad, state["s"], self.hp.beta2, lr, self.hp.epsilon, tmp[0])
+        K, beta2, eps = self._kernels(param, lr), self.hp.beta2, self.hp.epsilon
+        if K is not None:
+            dt = param.dtype.type
+            K.rmsprop(param, grad, state["s"], dt(beta2), dt(1 - beta2), dt(lr), dt(eps))
+        else:
+            rmsprop_update(param, grad, state["s"], beta2, lr, eps, tmp[0])
 
 
 class Adam(Optimizer):
     name, slots, temps = "adam", ("v", "s"), 2
 
+    def _scalars(self):
+        return (self.hp.momentum, self.hp.beta2, self.hp.epsilon)
+
     def _apply(self, param, grad, lr, state, tmp):
-        adam_update(param, grad, state["v"], state["s"], self.t, lr,
-                    self.hp.momentum, self.hp.beta2, self.hp.epsilon, tmp[0], tmp[1])
+        K, t = self._kernels(param, lr), self.t
+        beta1, beta2, eps = self.hp.momentum, self.hp.beta2, self.hp.epsilon
+        if K is not None:
+            dt = param.dtype.type
+            K.adam(param, grad, state["v"], state["s"], dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2),
+                   dt(1 - beta1 ** t), dt(1 - beta2 ** t), dt(lr), dt(eps))
+        else:
+            adam_update(param, grad, state["v"], state["s"], t, lr, beta1, beta2, eps, tmp[0], tmp[1])
 
 
 OPTIMIZERS = {cls.name: cls for cls in (GD, Momentum, Nesterov, RMSprop, Adam)}

@@ -1,0 +1,231 @@
+"""deepstep.fused: the compiled kernels give NumPy's numbers bit for bit, and can be turned off.
+
+Every kernel is checked against the NumPy code it replaces on values that find the edge
+cases (signed zeros, NaN, inf, tiny and huge numbers), in float32 and float64, and whole
+training runs (each optimizer, dropout, sample weights, the transposed first layer,
+prediction) are run with the kernels on and off and must end with the same bits.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deepstep import DeepNetwork, fused
+from deepstep import optimizers as O
+
+needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not installed (pip install 'deepstep[fast]')")
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture
+def kernels_on():
+    previous = fused.set_enabled(True)
+    yield fused.kernels()
+    fused.set_enabled(previous)
+
+
+def _nasty(rng, shape, dtype):
+    """Normal values with signed zeros, NaN, infinities, subnormals and large numbers among them."""
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, np.finfo(dtype).tiny / 4, -1e30, 1e30], dtype)
+    idx = rng.choice(flat.size, size=min(flat.size, 2 * specials.size), replace=False)
+    flat[idx] = np.resize(specials, idx.size)
+    return a
+
+
+def _same_bits(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(
+        np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
+
+
+def _same_values(a, b):
+    """The same bits, except that +0.0 and -0.0 count as one value (relu(-0.0): see bias_relu)."""
+    zeros = (a == 0) & (b == 0)
+    return _same_bits(np.where(zeros, 0, a).astype(a.dtype), np.where(zeros, 0, b).astype(b.dtype))
+
+
+SHAPES = [(1, 1), (3, 7), (10, 256), (33, 65), (20, 209)]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_bias_relu_is_numpys_add_then_maximum(kernels_on, dtype, shape, transposed):
+    rng = np.random.default_rng(sum(shape))
+    S = _nasty(rng, shape, dtype)
+    b = _nasty(rng, (shape[0], 1), dtype)
+    with np.errstate(all="ignore"):
+        Z_ref = S + b
+        A_ref = np.maximum(Z_ref, 0)
+    src = np.ascontiguousarray(S.T).T if transposed else S.copy()
+    Z, A = np.empty_like(S), np.empty_like(S)
+    kernels_on.bias_relu(src, b, Z, A)
+    assert _same_bits(Z, Z_ref) and _same_values(A, A_ref)
+    assert not np.signbit(A[A == 0]).any()
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_relu_grad_is_numpys_mask_multiply(kernels_on, dtype, shape):
+    rng = np.random.default_rng(1)
+    dA, A = _nasty(rng, shape, dtype), _nasty(rng, shape, dtype)
+    with np.errstate(all="ignore"):
+        ref = np.multiply(dA, np.greater(A, 0).astype(dtype))
+    out = np.empty_like(dA)
+    kernels_on.relu_grad(dA, A, out, dtype(0))
+    assert _same_bits(out, ref)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_output_grad_is_subtract_then_scale(kernels_on, dtype):
+    rng = np.random.default_rng(2)
+    AL, Y = _nasty(rng, (10, 97), dtype), rng.random((10, 97)).astype(dtype)
+    with np.errstate(all="ignore"):
+        ref = np.subtract(AL, Y)
+        ref *= 1.0 / 97
+    out = np.empty_like(AL)
+    kernels_on.output_grad(AL, Y, dtype(1.0 / 97), out)
+    assert _same_bits(out, ref)
+
+
+def _update_cases():
+    # (optimizer name, NumPy kernel call, compiled kernel call), each on (p, g, v, s, dt)
+    b1, b2, lr, eps, t = 0.9, 0.999, 0.05, 1e-8, 7
+    return {
+        "gd": (lambda p, g, v, s: O.gd_update(p, g, lr),
+               lambda K, p, g, v, s, dt: K.gd(p, g, dt(lr))),
+        "momentum": (lambda p, g, v, s: O.momentum_update(p, g, v, b1, lr),
+                     lambda K, p, g, v, s, dt: K.momentum(p, g, v, dt(b1), dt(1 - b1), dt(lr))),
+        "nesterov": (lambda p, g, v, s: O.nesterov_update(p, g, v, b1, lr),
+                     lambda K, p, g, v, s, dt: K.nesterov(p, g, v, dt(b1), dt(1 - b1), dt(lr))),
+        "rmsprop": (lambda p, g, v, s: O.rmsprop_update(p, g, s, b2, lr, eps),
+                    lambda K, p, g, v, s, dt: K.rmsprop(p, g, s, dt(b2), dt(1 - b2), dt(lr), dt(eps))),
+        "adam": (lambda p, g, v, s: O.adam_update(p, g, v, s, t, lr, b1, b2, eps),
+                 lambda K, p, g, v, s, dt: K.adam(p, g, v, s, dt(b1), dt(1 - b1), dt(b2), dt(1 - b2),
+                                                  dt(1 - b1 ** t), dt(1 - b2 ** t), dt(lr), dt(eps))),
+    }
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(_update_cases()))
+@pytest.mark.parametrize("size", [1, 1000, 70001])
+def test_update_kernels_are_the_textbook_numpy_kernels(kernels_on, dtype, name, size):
+    rng = np.random.default_rng(size)
+    p0, g = _nasty(rng, (size,), dtype), _nasty(rng, (size,), dtype)
+    v0 = rng.standard_normal(size).astype(dtype)
+    s0 = (rng.random(size) * 1e-3).astype(dtype)
+    if size > 1:
+        s0[0] = 0.0                      # √0 + ε: the denominator ε
+    ref_call, jit_call = _update_cases()[name]
+    ref = [a.copy() for a in (p0, g, v0, s0)]
+    got = [a.copy() for a in (p0, g, v0, s0)]
+    with np.errstate(all="ignore"):
+        ref_call(*ref)
+    jit_call(kernels_on, *got, dtype)
+    for r, o in zip(ref, got):
+        assert _same_bits(o, r)
+
+
+# -- whole runs: kernels on and off give the same model -------------------------------------
+RUNS = {
+    "momentum": dict(layers=(16, 8), optimizer="momentum", learning_rate=0.3, batch_size=32),
+    "adam+l2": dict(layers=(16, 8), optimizer="adam", learning_rate=0.01, batch_size=16, l2=0.1),
+    "nesterov+dropout": dict(layers=(16,), optimizer="nesterov", learning_rate=0.2, batch_size=32, keep_prob=0.8),
+    "rmsprop+tanh": dict(layers=(12, 6), optimizer="rmsprop", learning_rate=0.01, batch_size=64, activation="tanh"),
+    "gd full batch": dict(layers=(7, 5), optimizer="gd", learning_rate=0.05, batch_size="full"),
+}
+
+
+def _train(kernels, X, y, dtype, weights=None, **kw):
+    previous = fused.set_enabled(kernels)
+    try:
+        net = DeepNetwork(preprocess="standardize", dtype=dtype, seed=3, epochs=4, **kw)
+        net.fit(X, y, sample_weight=weights)
+        return net, net.predict_proba(X)
+    finally:
+        fused.set_enabled(previous)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("run", list(RUNS))
+def test_training_with_and_without_kernels_ends_with_the_same_bits(dtype, run):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 300))
+    y = (X[0] + X[1] * X[2] > 0).astype(int) + (X[3] > 1)
+    on, p_on = _train(True, X, y, dtype, **RUNS[run])
+    off, p_off = _train(False, X, y, dtype, **RUNS[run])
+    assert _same_bits(on.engine.theta, off.engine.theta)
+    assert _same_bits(p_on, p_off)
+    assert on.history["cost"] == off.history["cost"]
+    for k in off.optimizer.state:
+        assert _same_bits(on.optimizer.state[k], off.optimizer.state[k])
+
+
+@needs_numba
+def test_sample_weights_and_wide_inputs_keep_the_bits():
+    # weights take NumPy's dZ[L] path, the 12288-wide input the transposed first product
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((1100, 60)).astype(np.float32)
+    y = (X[:3].sum(axis=0) > 0).astype(int)
+    w = rng.random(60) + 0.5
+    kw = dict(layers=(20, 7, 5), optimizer="gd", learning_rate=0.0075, batch_size="full")
+    for weights in (None, w):
+        on, p_on = _train(True, X, y, "float32", weights, **kw)
+        off, p_off = _train(False, X, y, "float32", weights, **kw)
+        assert on.engine._first_transposed
+        assert _same_bits(on.engine.theta, off.engine.theta) and _same_bits(p_on, p_off)
+
+
+@needs_numba
+def test_a_float64_learning_rate_with_float32_weights_stays_on_numpys_path(kernels_on):
+    # NumPy computes np.float64(lr) * float32 array in float64: the kernel (float32) would differ
+    p = np.ones(5, np.float32)
+    assert not fused.same_dtype(p.dtype, np.float64(0.1))
+    assert fused.same_dtype(p.dtype, 0.1, np.float32(0.1), 3)
+    opt = O.get_optimizer("gd", None)
+    opt.init_state(p)
+    ref = p.copy()
+    O.gd_update(ref, np.full(5, 0.3, np.float32), np.float64(0.1))
+    opt.step(p, np.full(5, 0.3, np.float32), np.float64(0.1))
+    assert _same_bits(p, ref)
+
+
+def test_turned_off_the_engine_runs_numpy(monkeypatch):
+    previous = fused.set_enabled(False)
+    try:
+        assert fused.kernels() is None and not fused.enabled()
+        assert "turned off" in fused.why_not()
+        net = DeepNetwork(layers=(4,), epochs=2, seed=0)
+        net.fit(np.random.default_rng(0).standard_normal((3, 40)), np.arange(40) % 2)
+    finally:
+        fused.set_enabled(previous)
+
+
+def test_the_environment_variable_turns_the_kernels_off():
+    code = "import deepstep.fused as f; print(f.kernels() is None, f.why_not() is not None)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "DEEPSTEP_JIT": "0"})
+    assert out.stdout.split() == ["True", "True"]
+
+
+def test_without_numba_the_engine_falls_back(monkeypatch):
+    # numba unimportable: kernels() is None, why_not() names the extra, training still works
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "import numpy as np, deepstep.fused as f\n"
+            "from deepstep import DeepNetwork\n"
+            "assert f.kernels() is None and not f.available()\n"
+            "assert 'deepstep[fast]' in f.why_not(), f.why_not()\n"
+            "net = DeepNetwork(layers=(4,), epochs=2, seed=0)\n"
+            "net.fit(np.random.default_rng(0).standard_normal((3, 40)), np.arange(40) % 2)\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
