@@ -273,6 +273,11 @@ class DeepstepRunner:
         from deepstep.training import Callback
 
         self.info = {"version": deepstep.__version__}
+        try:                                          # the compiled kernels (absent in older code)
+            from deepstep import fused
+            self.info["fused"] = fused.why_not() or "on"
+        except ImportError:
+            self.info["fused"] = "not in this version"
         Xr, y, self.Xte, self.yte = data
         self.X, self.y = Xr.T, y                      # seed layout: a view of the rows
         lr = cfg["lr"] / (1 - cfg["beta"]) if cfg["optimizer"] == "momentum" else cfg["lr"]
@@ -823,6 +828,8 @@ def report(results, meta):
         if x == "torch":
             extra = (f"; PyTorch's own BLAS {info.get('blas')}, {info.get('num_threads')} "
                      f"intra-op threads")
+        if x.startswith("deepstep") and info.get("fused"):
+            extra = f"; fused kernels (deepstep.fused): {info['fused']}"
         if x == "sklearn" and "W1" in results:
             extra = (f"; its input validation, inside each timed partial_fit call, takes "
                      f"{results['W1']['libs']['sklearn']['info']['validate_s'] * 1e3:.0f} ms on W1")

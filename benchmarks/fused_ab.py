@@ -52,7 +52,8 @@ def main():
     unit, scale = ("ms/iteration", 1e3) if w == "W3" else ("ms/epoch", 1e3)
     print(f"{w}, {threads} BLAS thread(s), {rounds} rounds, BLAS {blas}")
     for name, ts in times.items():
-        print(f"  {name:6s} median {scale * np.median(ts):9.2f} {unit} (best {scale * min(ts):.2f})")
+        print(f"  {name:6s} median {scale * np.median(ts):9.2f} {unit} (best {scale * min(ts):.2f}; all: "
+              + " ".join(f"{scale * x:.1f}" for x in ts) + ")")
     print(f"  numpy / fused: {np.median(times['numpy']) / np.median(times['fused']):.3f}x")
     same = np.array_equal(nets["fused"].engine.theta, nets["numpy"].engine.theta)
     print(f"  weights equal bit for bit: {same}")

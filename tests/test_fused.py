@@ -6,13 +6,15 @@ training runs (each optimizer, dropout, sample weights, the transposed first lay
 prediction) are run with the kernels on and off and must end with the same bits.
 """
 
+import importlib.util
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from deepstep import DeepNetwork, fused
+from deepstep import DeepNetwork, HyperParameters, fused
 from deepstep import optimizers as O
 
 needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not installed (pip install 'deepstep[fast]')")
@@ -22,7 +24,7 @@ DTYPES = [np.float32, np.float64]
 @pytest.fixture
 def kernels_on():
     previous = fused.set_enabled(True)
-    yield fused.kernels()
+    yield fused.kernels(np.float32)
     fused.set_enabled(previous)
 
 
@@ -185,20 +187,111 @@ def test_sample_weights_and_wide_inputs_keep_the_bits():
 
 
 @needs_numba
-def test_a_float64_learning_rate_with_float32_weights_stays_on_numpys_path(kernels_on):
-    # NumPy computes np.float64(lr) * float32 array in float64: the kernel (float32) would differ
+def test_scalars_numpy_would_not_cast_keep_numpys_path(kernels_on):
+    # NumPy 2 computes np.float64(lr) * float32 array (or a 0-d array's) in float64: the kernel would not
     p = np.ones(5, np.float32)
-    assert not fused.same_dtype(p.dtype, np.float64(0.1))
     assert fused.same_dtype(p.dtype, 0.1, np.float32(0.1), 3)
-    opt = O.get_optimizer("gd", None)
+    for lr in (np.float64(0.1), np.asarray(0.1), np.asarray(0.1, np.float32)):
+        assert not fused.same_dtype(p.dtype, lr)
+        opt = O.get_optimizer("gd", None)
+        opt.init_state(p)
+        assert opt._kernels(p, np.ones(5, np.float32), lr) is None
+        got, ref, g = p.copy(), p.copy(), np.full(5, 1.1, np.float32)
+        O.gd_update(ref, g, lr)
+        opt.step(got, g, lr)
+        assert _same_bits(got, ref)
+
+
+@needs_numba
+def test_mismatched_buffers_keep_numpys_path(kernels_on):
+    opt = O.get_optimizer("momentum", HyperParameters(optimizer="momentum"))
+    p = np.ones(6, np.float32)
     opt.init_state(p)
-    ref = p.copy()
-    O.gd_update(ref, np.full(5, 0.3, np.float32), np.float64(0.1))
-    opt.step(p, np.full(5, 0.3, np.float32), np.float64(0.1))
-    assert _same_bits(p, ref)
+    assert opt._kernels(p, np.ones(6, np.float32), 0.1) is fused.kernels(np.float32)
+    assert opt._kernels(p, np.ones(6, np.float64), 0.1) is None            # the gradient's dtype
+    assert opt._kernels(p, np.ones(5, np.float32), 0.1) is None            # its size
+    assert opt._kernels(p, np.ones(12, np.float32)[::2], 0.1) is None      # its layout
+    assert opt._kernels(p.astype(np.float16), np.ones(6, np.float16), 0.1) is None
+    assert opt._kernels(p.astype(">f4"), np.ones(6, ">f4"), 0.1) is None   # big-endian
+    with pytest.raises(ValueError):                                        # NumPy's own error, not a read past the end
+        opt.step(p, np.ones(5, np.float32), 0.1)
 
 
-def test_turned_off_the_engine_runs_numpy(monkeypatch):
+@needs_numba
+def test_numpy_scalars_in_the_hyperparameters_become_python_numbers():
+    hp = HyperParameters(learning_rate=np.float64(0.01), momentum=np.float64(0.9), epochs=np.int64(3))
+    assert type(hp.learning_rate) is float and type(hp.momentum) is float and type(hp.epochs) is int
+
+
+@needs_numba
+def test_the_kernels_really_run(monkeypatch):
+    # every kernel the engine and the optimizers call is counted: none may be skipped silently
+    K = fused.kernels(np.float32)
+    counts = {}
+    for name in ("bias_relu", "relu_grad", "output_grad", "momentum", "adam"):
+        real = getattr(K, name)
+
+        def counted(*a, _real=real, _name=name):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _real(*a)
+
+        monkeypatch.setattr(K, name, counted)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((10, 200)), rng.integers(0, 3, 200)
+    for opt in ("momentum", "adam"):
+        DeepNetwork(layers=(8, 4), optimizer=opt, epochs=2, batch_size=50, dtype="float32", seed=0,
+                    learning_rate=0.01).fit(X, y)
+    assert all(counts.get(k, 0) > 0 for k in ("bias_relu", "relu_grad", "output_grad", "momentum", "adam")), counts
+
+
+def test_numba_installed_means_the_kernels_load():
+    # a numba that is installed but cannot compile or load the kernels would turn every
+    # test above into a skip: fail instead
+    if importlib.util.find_spec("numba") is None:
+        pytest.skip("numba is not installed (pip install 'deepstep[fast]')")
+    assert fused.available(np.float32) and fused.available(np.float64), fused.why_not()
+    assert fused.kernels(np.float16) is None and 'float16' in fused.why_not(np.float16)
+
+
+@needs_numba
+def test_data_parallel_steps_are_the_same_with_and_without_kernels(monkeypatch):
+    from deepstep import parallel
+
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 0)
+    monkeypatch.setattr(parallel, "MIN_SHARE_FLOPS", 0)
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 8)
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)
+    calls = []
+    real = parallel.DataParallel.gradients
+    monkeypatch.setattr(parallel.DataParallel, "gradients",
+                        lambda self, *a, **kw: calls.append(self.n) or real(self, *a, **kw))
+    previous = parallel.enabled()
+    parallel.set_enabled(True)
+    try:
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((12, 160)), rng.integers(0, 3, 160)
+        kw = dict(layers=(10, 6), optimizer="adam", learning_rate=0.01, batch_size=40)
+        on, p_on = _train(True, X, y, "float32", **kw)
+        off, p_off = _train(False, X, y, "float32", **kw)
+    finally:
+        parallel.set_enabled(previous)
+    assert calls and set(calls) == {2}
+    assert _same_bits(on.engine.theta, off.engine.theta) and _same_bits(p_on, p_off)
+
+
+@needs_numba
+def test_an_update_larger_than_the_optimizers_parts_keeps_the_bits():
+    # 400 inputs x 400 units: 160 k parameters, above optimizers._PART
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((400, 64)), rng.integers(0, 2, 64)
+    kw = dict(layers=(400,), optimizer="adam", learning_rate=0.001, batch_size=32)
+    on, p_on = _train(True, X, y, "float32", **kw)
+    off, p_off = _train(False, X, y, "float32", **kw)
+    assert on.engine.theta.size > O._PART
+    assert _same_bits(on.engine.theta, off.engine.theta) and _same_bits(p_on, p_off)
+
+
+def test_turned_off_the_engine_runs_numpy():
     previous = fused.set_enabled(False)
     try:
         assert fused.kernels() is None and not fused.enabled()
@@ -209,16 +302,25 @@ def test_turned_off_the_engine_runs_numpy(monkeypatch):
         fused.set_enabled(previous)
 
 
-def test_the_environment_variable_turns_the_kernels_off():
-    code = "import deepstep.fused as f; print(f.kernels() is None, f.why_not() is not None)"
+@pytest.mark.parametrize("value, on", [("0", False), ("off", False), ("1", True), ("", True)])
+def test_the_environment_variable_turns_the_kernels_off(value, on):
+    code = ("import deepstep.fused as f; print(f.kernels() is None,"
+            " f.why_not() is not None and 'turned off' in f.why_not(),"
+            " f.set_enabled(True), f.set_enabled(None) is True, f.kernels() is None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "DEEPSTEP_JIT": "0"})
-    assert out.stdout.split() == ["True", "True"]
+                         env={**os.environ, "DEEPSTEP_JIT": value})
+    none, off, previous, back, none_again = out.stdout.split()
+    assert off == str(not on) and previous == "None" and back == "True"
+    if not on:
+        assert none == none_again == "True"     # set_enabled(None): the variable's setting again
 
 
-def test_without_numba_the_engine_falls_back(monkeypatch):
-    # numba unimportable: kernels() is None, why_not() names the extra, training still works
-    code = ("import sys; sys.modules['numba'] = None\n"
+@pytest.mark.parametrize("broken", ["missing", "broken"])
+def test_without_a_working_numba_the_engine_falls_back(broken):
+    # numba unimportable, or importable but unable to build the kernels: NumPy's path, and why
+    fake = ("sys.modules['numba'] = None" if broken == "missing" else
+            "import types; sys.modules['numba'] = types.ModuleType('numba')")   # no njit
+    code = ("import sys\n" + fake + "\n"
             "import numpy as np, deepstep.fused as f\n"
             "from deepstep import DeepNetwork\n"
             "assert f.kernels() is None and not f.available()\n"

@@ -235,9 +235,7 @@ class Engine:
 
     def _kernels(self):
         """The compiled kernels of :mod:`deepstep.fused` for this engine's dtype, or None (NumPy)."""
-        if self.dtype.kind != "f" or self.dtype.itemsize < 4:
-            return None
-        return _fused.kernels()
+        return _fused.kernels(self.dtype)
 
     # The per-layer views share memory with theta/grad; a pickled copy would turn
     # them into separate arrays, so they are rebuilt on unpickling.
@@ -377,7 +375,8 @@ class Engine:
         AL, dZ = ws.A[L - 1], ws.dZ[L - 1]
         K = self._kernels()
         plain = weights is None and weight_sum is None
-        if self.fused and plain and K is not None and Y.dtype == self.dtype:
+        if (self.fused and plain and K is not None and isinstance(Y, np.ndarray)
+                and Y.dtype == self.dtype and Y.shape == AL.shape):
             K.output_grad(AL, Y, self.dtype.type(1.0 / m), dZ)   # dZ[L] = (A[L] - Y) / m, one pass
         else:
             if self.fused:

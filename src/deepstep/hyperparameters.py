@@ -20,6 +20,8 @@ import numbers
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .activations import ACTIVATIONS
 from .errors import InvalidParameterError, unknown_name
 from .initializers import INITIALIZERS
@@ -77,6 +79,13 @@ class HyperParameters:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen)
+        # NumPy scalars (a search's grid of np.logspace values) become Python numbers: the
+        # arithmetic is then the same as for the literal (a float32 model's updates in float32,
+        # as with 0.01 and not as with np.float64(0.01)), and the model file stores plain JSON.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.generic):
+                set_(f.name, value.item())
         set_("layers", _parse_layers(self.layers))
         set_("activation", _parse_activation(self.activation, len(self.layers)))
         _validate(self)

@@ -135,8 +135,11 @@ class Optimizer:
 
     def step(self, param, grad, lr):
         self.t += 1
-        if param.ndim != 1 or param.size <= _PART or self._kernels(param, lr) is not None:
-            # A compiled kernel makes one pass whatever the size: no parts needed.
+        from .engine import helpers
+
+        if param.ndim != 1 or param.size <= _PART or (
+                helpers().threads == 1 and self._kernels(param, grad, lr) is not None):
+            # A compiled kernel makes one pass whatever the size: parts only to share among threads.
             self._apply(param, grad, lr, self.state, self._tmp)
             return
         parts = self._partition(param, grad)
@@ -145,8 +148,6 @@ class Optimizer:
         def run(lo, hi):
             for p, g, st, tmp in parts[lo:hi]:
                 apply(p, g, lr, st, tmp)
-
-        from .engine import helpers
 
         helpers().split(run, len(parts), min_part=2)
 
@@ -205,13 +206,19 @@ class Optimizer:
             self._parts = (param, grad, views)
         return self._parts[2]
 
-    def _kernels(self, param, lr):
+    def _kernels(self, param, grad, lr, state=None):
         """The compiled kernels (:mod:`deepstep.fused`) if this update can run in them with
-        NumPy's numbers: a float32/float64 flat buffer and scalars NumPy would cast to its dtype."""
-        if param.dtype.kind != "f" or param.dtype.itemsize < 4 or param.ndim != 1:
+        NumPy's numbers: 1-D contiguous float32/float64 buffers of one dtype and size (the
+        parameters, the gradient, the state) and scalars NumPy would cast to that dtype."""
+        if not (isinstance(param, np.ndarray) and isinstance(grad, np.ndarray)):
             return None
-        K = _fused.kernels()
-        if K is None or not _fused.same_dtype(param.dtype, lr, *self._scalars()):
+        K = _fused.kernels(param.dtype)
+        if K is None:
+            return None
+        arrays = (param, grad, *(self.state if state is None else state).values())
+        if not (all(a.ndim == 1 and a.dtype == param.dtype and a.shape == param.shape
+                                             and a.flags.c_contiguous for a in arrays)
+                and param.flags.writeable and _fused.same_dtype(param.dtype, lr, *self._scalars())):
             return None
         return K
 
@@ -247,7 +254,7 @@ class GD(Optimizer):
     name = "gd"
 
     def _apply(self, param, grad, lr, state, tmp):
-        K = self._kernels(param, lr)
+        K = self._kernels(param, grad, lr, state)
         if K is not None:
             K.gd(param, grad, param.dtype.type(lr))
         else:
@@ -261,7 +268,7 @@ class Momentum(Optimizer):
         return (self.hp.momentum,)
 
     def _apply(self, param, grad, lr, state, tmp):
-        K, beta = self._kernels(param, lr), self.hp.momentum
+        K, beta = self._kernels(param, grad, lr, state), self.hp.momentum
         if K is not None:
             dt = param.dtype.type
             K.momentum(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
@@ -276,7 +283,7 @@ class Nesterov(Optimizer):
         return (self.hp.momentum,)
 
     def _apply(self, param, grad, lr, state, tmp):
-        K, beta = self._kernels(param, lr), self.hp.momentum
+        K, beta = self._kernels(param, grad, lr, state), self.hp.momentum
         if K is not None:
             dt = param.dtype.type
             K.nesterov(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
@@ -291,7 +298,7 @@ class RMSprop(Optimizer):
         return (self.hp.beta2, self.hp.epsilon)
 
     def _apply(self, param, grad, lr, state, tmp):
-        K, beta2, eps = self._kernels(param, lr), self.hp.beta2, self.hp.epsilon
+        K, beta2, eps = self._kernels(param, grad, lr, state), self.hp.beta2, self.hp.epsilon
         if K is not None:
             dt = param.dtype.type
             K.rmsprop(param, grad, state["s"], dt(beta2), dt(1 - beta2), dt(lr), dt(eps))
@@ -306,7 +313,7 @@ class Adam(Optimizer):
         return (self.hp.momentum, self.hp.beta2, self.hp.epsilon)
 
     def _apply(self, param, grad, lr, state, tmp):
-        K, t = self._kernels(param, lr), self.t
+        K, t = self._kernels(param, grad, lr, state), self.t
         beta1, beta2, eps = self.hp.momentum, self.hp.beta2, self.hp.epsilon
         if K is not None:
             dt = param.dtype.type

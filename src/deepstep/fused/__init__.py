@@ -30,69 +30,126 @@ import threading
 
 import numpy as np
 
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # what the kernels are compiled for (native order)
+
 _lock = threading.Lock()
-_state = {"enabled": os.environ.get("DEEPSTEP_JIT", "1").strip().lower() not in ("0", "false", "no", "off"),
-          "module": None, "tried": False, "error": None}
+_state = {"enabled": None, "module": None, "tried": False, "error": None, "ready": {}}
 
 
-def available() -> bool:
-    """True if numba can be imported (the kernels can be compiled here)."""
-    return _load() is not None
+def _from_environment() -> bool:
+    return os.environ.get("DEEPSTEP_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def enabled() -> bool:
-    """True if the engine uses the compiled kernels (numba installed and not turned off)."""
-    return _state["enabled"] and _load() is not None
+def available(dtype=np.float64) -> bool:
+    """True if the kernels for ``dtype`` are compiled and loaded here (numba installed and working)."""
+    return _get(np.dtype(dtype)) is not None
 
 
-def set_enabled(flag: bool) -> bool:
-    """Turn the compiled kernels on or off for this process; returns the previous setting.
+def enabled(dtype=np.float64) -> bool:
+    """True if the engine uses the compiled kernels for ``dtype`` (available and not turned off)."""
+    return kernels(dtype) is not None
+
+
+def set_enabled(flag):
+    """Turn the compiled kernels on (True) or off (False) for this process; None: back to the
+    ``DEEPSTEP_JIT`` environment variable. Returns the previous setting (None: the variable's).
 
     Off, the engine runs its NumPy code; the numbers are the same either way.
     """
     previous = _state["enabled"]
-    _state["enabled"] = bool(flag)
+    _state["enabled"] = None if flag is None else bool(flag)
     return previous
 
 
-def kernels():
-    """The compiled kernels (a namespace), or None when they are off or numba is missing."""
-    if not _state["enabled"]:
+def kernels(dtype=np.float64):
+    """The compiled kernels for arrays of ``dtype`` (a module of numba functions), or None: off,
+    a dtype they are not compiled for, or numba missing or broken."""
+    on = _state["enabled"]
+    if not (_from_environment() if on is None else on):
         return None
-    return _load()
+    return _get(dtype if type(dtype) is np.dtype else np.dtype(dtype))
 
 
-def why_not() -> str | None:
-    """Why :func:`kernels` returns None, in a sentence (None when it does not)."""
-    if not _state["enabled"]:
-        return "turned off (DEEPSTEP_JIT=0 or fused.set_enabled(False))"
-    if _load() is None:
-        return f"numba is not importable ({_state['error']}); pip install 'deepstep[fast]'"
+def why_not(dtype=np.float64) -> str | None:
+    """Why :func:`kernels` returns None for ``dtype``, in a sentence (None when it does not)."""
+    on = _state["enabled"]
+    if not (_from_environment() if on is None else on):
+        return "turned off (DEEPSTEP_JIT=0 or deepstep.fused.set_enabled(False))"
+    dtype = np.dtype(dtype)
+    if dtype not in DTYPES or not dtype.isnative:
+        return f"no kernels for {dtype} (only float32 and float64)"
+    if _get(dtype) is None:
+        return f"the compiled kernels could not load ({_state['error']}); pip install 'deepstep[fast]'"
     return None
 
 
 def same_dtype(dtype, *scalars) -> bool:
-    """True if NumPy would compute ``scalar * array`` in the array's ``dtype`` for every scalar.
+    """True if NumPy computes ``scalar * array`` in the array's ``dtype`` for every scalar.
 
     Python floats and ints are cast to the array's dtype (NEP 50), as are NumPy
-    scalars of that dtype; a NumPy float64 scalar with a float32 array is not
-    (NumPy then computes in float64), so such a call stays on NumPy's path.
+    scalars of that very dtype. Anything else (a NumPy float64 scalar or a 0-d array
+    with a float32 array: NumPy 2 then computes in float64) answers False, and the
+    update stays on NumPy's path.
     """
     for s in scalars:
-        if type(s) is not float and isinstance(s, np.generic) and np.result_type(s, dtype) != dtype:
-            return False
+        t = type(s)
+        if t is float or t is int or (isinstance(s, np.generic) and s.dtype == dtype):
+            continue
+        return False
     return True
 
 
-def _load():
-    if _state["tried"]:
-        return _state["module"]
+def _warm(module, dt):
+    """Compile (or load from numba's cache) every kernel for ``dt`` and the layouts the engine
+    passes, so that a failure shows here, where it turns the kernels off, and not in the
+    middle of a fit. (Other layouts, such as a data-parallel share of Y, compile on first use.)"""
+    t = dt.type
+    C = np.zeros((3, 4), dt)
+    F = np.zeros((4, 3), dt).T
+    b = np.zeros((3, 1), dt)
+    for S in (C, F):
+        module.bias_relu(S, b, C.copy(), C.copy())
+        module.output_grad(C, S, t(1), C.copy())
+    module.relu_grad(C, C, C.copy(), t(0))
+    p = np.zeros(4, dt)
+    module.gd(p, p.copy(), t(0))
+    module.momentum(p, p.copy(), p.copy(), t(0), t(0), t(0))
+    module.nesterov(p, p.copy(), p.copy(), t(0), t(0), t(0))
+    module.rmsprop(p, p.copy(), p.copy(), t(0), t(0), t(0), t(1))
+    module.adam(p, p.copy(), p.copy(), p.copy(), t(0), t(0), t(0), t(0), t(1), t(1), t(0), t(1))
+
+
+def _get(dtype):
+    """The kernels module, warmed for ``dtype``; None if it cannot be (recorded in ``_state``)."""
+    ready = _state["ready"].get(dtype)
+    if ready is not None:
+        return _state["module"] if ready else None
+    if dtype not in DTYPES or not dtype.isnative:
+        return None
     with _lock:
         if not _state["tried"]:
             try:
-                from . import numba_kernels as module
-            except ImportError as exc:        # numba (or llvmlite) missing or broken
-                module, _state["error"] = None, exc
-            _state["module"] = module
+                from . import numba_kernels
+                _state["module"] = numba_kernels
+            except Exception as exc:     # numba missing, or broken here (llvmlite, NumPy, cache)
+                _state["error"] = f"{type(exc).__name__}: {exc}".strip()[:300]
             _state["tried"] = True
-    return _state["module"]
+        if dtype not in _state["ready"]:
+            ok = False
+            if _state["module"] is not None:
+                try:
+                    _warm(_state["module"], dtype)
+                    ok = True
+                except Exception as exc:  # a kernel that does not compile or load here
+                    _state["error"] = f"{type(exc).__name__}: {exc}".strip()[:300]
+            _state["ready"][dtype] = ok
+    return _state["module"] if _state["ready"][dtype] else None
+
+
+def _after_fork_in_child():
+    global _lock
+    _lock = threading.Lock()            # a fork during the import must not leave it held
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
