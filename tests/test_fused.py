@@ -331,3 +331,16 @@ def test_without_a_working_numba_the_engine_falls_back(broken):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_count_argmax_equal_is_numpys_count(kernels_on, dtype):
+    rng = np.random.default_rng(5)
+    for shape in [(1, 1), (2, 9), (10, 256), (3, 64)]:
+        AL = rng.integers(0, 3, shape).astype(dtype)          # many ties: the first maximum counts
+        Y = np.eye(shape[0], dtype=dtype)[rng.integers(0, shape[0], shape[1])].T.copy()
+        if AL.size > 4:
+            AL.flat[[1, 3]] = np.nan                          # NaN is the maximum, as in np.argmax
+        for y in (Y, np.asfortranarray(Y)):
+            assert kernels_on.count_argmax_equal(AL, y) == int(np.count_nonzero(AL.argmax(0) == y.argmax(0)))

@@ -111,6 +111,8 @@ def _warm(module, dt):
         module.bias_relu(S, b, C.copy(), C.copy())
         module.output_grad(C, S, t(1), C.copy())
     module.relu_grad(C, C, C.copy(), t(0))
+    for Y in (C, F):
+        module.count_argmax_equal(C, Y)
     p = np.zeros(4, dt)
     module.gd(p, p.copy(), t(0))
     module.momentum(p, p.copy(), p.copy(), t(0), t(0), t(0))

@@ -57,6 +57,25 @@ def output_grad(AL, Y, s, dZ):
             dZ[i, j] = (AL[i, j] - Y[i, j]) * s
 
 
+@_jit
+def count_argmax_equal(AL, Y):
+    """``np.count_nonzero(AL.argmax(0) == Y.argmax(0))``: the columns whose largest entries
+    (the first of equal ones; a NaN counts as the largest, as in ``np.argmax``) are in the same row."""
+    n, m = AL.shape
+    count = 0
+    for j in range(m):
+        a = 0
+        y = 0
+        for i in range(1, n):
+            if not AL[a, j] != AL[a, j] and (AL[i, j] > AL[a, j] or AL[i, j] != AL[i, j]):
+                a = i
+            if not Y[y, j] != Y[y, j] and (Y[i, j] > Y[y, j] or Y[i, j] != Y[i, j]):
+                y = i
+        if a == y:
+            count += 1
+    return count
+
+
 # -- optimizer updates over a 1-D slice of the flat buffers --------------------------------
 @_jit
 def gd(p, g, lr):
