@@ -322,7 +322,7 @@ def check_plot_format(path):
 
 
 def banner(loaded, net):
-    """The start banner: task, label column, classes or target range, features, held-out split."""
+    """The start banner: task, label column, classes or target range, features, scaling, engine, held-out split."""
     import numpy as np
 
     ds = loaded.train
@@ -352,11 +352,37 @@ def banner(loaded, net):
         shape = f", images {'x'.join(map(str, ds.image_shape))}" if ds.image_shape else ""
         lines.append(f"features: {ds.n_features}{shape}")
     lines.append(input_scaling(net.hp.preprocess, ds.X.dtype == np.uint8))
+    lines.append(engine_line(net.hp.dtype))
     for note in loaded.notes:
         lines.append(f"note: {note}")
     if loaded.split:
         lines.append(loaded.split if loaded.split.startswith("held out") else f"test data: {loaded.split}")
     return lines
+
+
+def engine_line(dtype):
+    """The banner line naming the engine: NumPy, or NumPy with the compiled kernels (loading them
+    here, so that a first run's compilation is said and not a silent pause in training)."""
+    import time
+
+    from .. import fused
+
+    t = time.perf_counter()
+    why = fused.why_not(dtype)
+    took = time.perf_counter() - t
+    if why is None:
+        import numba
+
+        line = (f"engine: NumPy with compiled kernels (deepstep.fused, numba {numba.__version__}; "
+                f"DEEPSTEP_JIT=0 turns them off)")
+        if took > 1.0:
+            line += f"; compiled for this machine in {took:.1f} s, cached for the next runs"
+        return line
+    if why.startswith("turned off"):
+        return "engine: NumPy (compiled kernels turned off by DEEPSTEP_JIT=0)"
+    if "could not load" in why and "No module named 'numba'" not in why:
+        return f"engine: NumPy ({why})"
+    return "engine: NumPy (pip install 'deepstep[fast]' adds compiled kernels: the same numbers, faster)"
 
 
 #: What each input scaling does, for the start banner.
