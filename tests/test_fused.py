@@ -344,3 +344,44 @@ def test_count_argmax_equal_is_numpys_count(kernels_on, dtype):
             AL.flat[[1, 3]] = np.nan                          # NaN is the maximum, as in np.argmax
         for y in (Y, np.asfortranarray(Y)):
             assert kernels_on.count_argmax_equal(AL, y) == int(np.count_nonzero(AL.argmax(0) == y.argmax(0)))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (10, 32), (10, 256), (7, 1000), (2, 4099)])
+def test_softmax_and_cross_entropy_kernels_are_numpys(kernels_on, dtype, shape):
+    from deepstep import engine
+
+    K = kernels_on
+    rng = np.random.default_rng(shape[1])
+    S = (rng.standard_normal(shape) * 30).astype(dtype)
+    b = rng.standard_normal((shape[0], 1)).astype(dtype)
+    for src in (S, np.ascontiguousarray(S.T).T):
+        # softmax: Z = S + b, then the engine's NumPy softmax, against the two kernels around np.exp
+        Z_ref, A_ref, row = np.add(S, b), np.empty(shape, dtype), np.empty((1, shape[1]), dtype)
+        with np.errstate(under="ignore"):
+            engine._softmax(Z_ref, A_ref, row)
+            Z, A, row2 = np.empty(shape, dtype), np.empty(shape, dtype), np.empty((1, shape[1]), dtype)
+            K.bias_softmax_shift(src, b, Z, A, row2)
+            np.exp(A, out=A)
+            K.softmax_normalize(A, row2)
+        assert _same_bits(Z, Z_ref) and _same_bits(A, A_ref)
+    # the cross-entropy: clip, log, and the product's pairwise sum over every entry
+    AL = A_ref.copy()
+    step = max(1, AL.size // 5)
+    AL.flat[::step] = 0.0                     # log(0) and log(1 - 1) are what the clip is for
+    AL.flat[1::step] = 1.0
+    Y = np.eye(shape[0], dtype=dtype)[rng.integers(0, shape[0], shape[1])].T
+    C = [np.empty(shape, dtype), np.empty(shape, dtype)]
+    ref = engine._categorical_cost(AL, Y, C)
+    got = engine._categorical_cost_fused(K, AL, Y, C)
+    assert (ref == got) or (np.isnan(ref) and np.isnan(got))
+    P = _nasty(rng, shape, dtype)
+    eps = np.finfo(dtype).eps
+    clipped = np.empty_like(P)
+    K.clip_into(P, dtype(eps), dtype(1 - eps), clipped)
+    assert _same_bits(clipped, np.minimum(np.maximum(P, eps), 1 - eps))
+    Q = rng.standard_normal(shape).astype(dtype)
+    with np.errstate(all="ignore"):
+        total = np.add.reduce(np.multiply(Y, Q), axis=None)
+    assert _same_bits(np.asarray(dtype(K.multiply_sum(Y, Q.copy(), dtype(0)))), np.asarray(total))

@@ -345,6 +345,11 @@ class Engine:
             if K is not None and self._relu[l] and not (l == last and self._softmax):
                 K.bias_relu(S, bs[l], Z, Al)               # Z = S + b, A = relu(Z): one pass
                 A = Al
+            elif K is not None and l == last and self._softmax:
+                K.bias_softmax_shift(S, bs[l], Z, Al, ws.row)   # Z = S + b, A = Z - max: one pass
+                np.exp(Al, out=Al)                         # NumPy's exp (underflow to 0 is right)
+                K.softmax_normalize(Al, ws.row)            # A /= Σ A: one pass
+                A = Al
             else:
                 np.add(S, bs[l], out=Z)                    # Z = W A + b (linear.linear_forward's add)
                 if l == last and self._softmax:
@@ -426,7 +431,8 @@ class Engine:
         """
         if weights is None:
             if ws is not None and self._cost is not None and AL is ws.A[-1]:
-                J = self._cost(AL, Y, ws.C)
+                K = self._kernels() if self._cost is _categorical_cost and Y.dtype == AL.dtype else None
+                J = _categorical_cost_fused(K, AL, Y, ws.C) if K is not None else self._cost(AL, Y, ws.C)
             else:
                 J = self.loss.cost(AL, Y)
             return J + (l2_cost(self.W, l2, Y.shape[1]) if l2 else 0.0)
@@ -483,6 +489,16 @@ def _categorical_cost(AL, Y, C):
     np.log(P, out=P)
     np.multiply(Y, P, out=P)
     return float(-1 / Y.shape[1] * np.add.reduce(P, axis=None))
+
+
+def _categorical_cost_fused(K, AL, Y, C):
+    """:func:`_categorical_cost` with the clip and the product-sum compiled (the same number)."""
+    t = AL.dtype.type
+    eps = _losses._EPS.get(AL.dtype, 1e-15)
+    P = C[0]
+    K.clip_into(AL, t(eps), t(1 - eps), P)
+    np.log(P, out=P)
+    return float(-1 / Y.shape[1] * t(K.multiply_sum(Y, P, t(0))))
 
 
 def _binary_cost(AL, Y, C):

@@ -107,9 +107,14 @@ def _warm(module, dt):
     C = np.zeros((3, 4), dt)
     F = np.zeros((4, 3), dt).T
     b = np.zeros((3, 1), dt)
+    row = np.zeros((1, 4), dt)
     for S in (C, F):
         module.bias_relu(S, b, C.copy(), C.copy())
         module.output_grad(C, S, t(1), C.copy())
+        module.bias_softmax_shift(S, b, C.copy(), C.copy(), row)
+        module.multiply_sum(S, C.copy(), t(0))
+    module.softmax_normalize(C + 1, row)
+    module.clip_into(C, t(0), t(1), C.copy())
     module.relu_grad(C, C, C.copy(), t(0))
     for Y in (C, F):
         module.count_argmax_equal(C, Y)

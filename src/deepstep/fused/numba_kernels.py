@@ -37,6 +37,130 @@ def bias_relu(S, b, Z, A):
 
 
 @_jit
+def bias_softmax_shift(S, b, Z, A, row):
+    """The softmax's first half with the bias add: Z = S + b; row = the column maxima (as
+    ``np.maximum.reduce(Z, axis=0)``: row by row, NaN kept); A = Z - row. ``np.exp`` follows."""
+    n, m = Z.shape
+    for j in range(m):
+        z = S[0, j] + b[0, 0]
+        Z[0, j] = z
+        row[0, j] = z
+    for i in range(1, n):
+        bi = b[i, 0]
+        for j in range(m):
+            z = S[i, j] + bi
+            Z[i, j] = z
+            r = row[0, j]
+            if not (r >= z or r != r):
+                row[0, j] = z
+    for i in range(n):
+        for j in range(m):
+            A[i, j] = Z[i, j] - row[0, j]
+
+
+@_jit
+def softmax_normalize(A, row):
+    """The softmax's second half: row = the column sums (as ``np.add.reduce(A, axis=0)``: row by
+    row), A /= row."""
+    n, m = A.shape
+    for j in range(m):
+        row[0, j] = A[0, j]
+    for i in range(1, n):
+        for j in range(m):
+            row[0, j] = row[0, j] + A[i, j]
+    for i in range(n):
+        for j in range(m):
+            A[i, j] = A[i, j] / row[0, j]
+
+
+@_jit
+def clip_into(AL, lo, hi, P):
+    """P = ``np.minimum(np.maximum(AL, lo), hi)`` (NaN kept), the cross-entropies' clip."""
+    n, m = AL.shape
+    for i in range(n):
+        for j in range(m):
+            a = AL[i, j]
+            if not (a >= lo or a != a):
+                a = lo
+            if not (a <= hi or a != a):
+                a = hi
+            P[i, j] = a
+
+
+@_jit
+def _block(a, lo, n, zero):
+    """Σ a[lo:lo+n], n <= 128, as NumPy's pairwise sum adds a block (8 accumulators)."""
+    if n < 8:
+        res = zero
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@_jit
+def _pairwise(a, zero):
+    """Σ a (1-D, contiguous) as NumPy's ``add.reduce`` sums a contiguous run: blocks of at most
+    128, split in two (the first part a multiple of 8) above that, the halves added.
+
+    NumPy writes the split as a recursion; numba's on-disk cache cannot hold a recursive
+    function, so the tree is walked with explicit stacks, the same additions in the same order.
+    """
+    n = a.size
+    if n <= 128:
+        return _block(a, 0, n, zero)
+    frames = np.empty((192, 3), np.int64)   # (lo, n, stage); n halves at every level
+    vals = np.empty(64, a.dtype)
+    sp, vp = 1, 0
+    frames[0, 0], frames[0, 1], frames[0, 2] = 0, n, 0
+    while sp > 0:
+        sp -= 1
+        lo, k, stage = frames[sp, 0], frames[sp, 1], frames[sp, 2]
+        if k <= 128:
+            vals[vp] = _block(a, lo, k, zero)
+            vp += 1
+        elif stage == 0:
+            k2 = k // 2
+            k2 -= k2 % 8
+            frames[sp, 2] = 1                        # add the halves once both are summed
+            frames[sp + 1, 0], frames[sp + 1, 1], frames[sp + 1, 2] = lo + k2, k - k2, 0
+            frames[sp + 2, 0], frames[sp + 2, 1], frames[sp + 2, 2] = lo, k2, 0
+            sp += 3                                  # the first half on top: summed first
+        else:
+            vals[vp - 2] = vals[vp - 2] + vals[vp - 1]
+            vp -= 1
+    return vals[0]
+
+
+@_jit
+def multiply_sum(Y, P, zero):
+    """P = Y * P, then Σ P over all entries as ``np.add.reduce(P, axis=None)`` (P C-ordered)."""
+    n, m = P.shape
+    for i in range(n):
+        for j in range(m):
+            P[i, j] = Y[i, j] * P[i, j]
+    return _pairwise(P.reshape(n * m), zero)
+
+
+@_jit
 def relu_grad(dA, A, dZ, zero):
     """dZ = dA * [A > 0], the mask as 1.0/0.0 as the engine's NumPy code multiplies it."""
     n, m = dZ.shape
