@@ -132,6 +132,7 @@ class Optimizer:
         self.state = {k: np.zeros_like(like) for k in self.slots}
         self._tmp = [np.empty_like(like) for _ in range(self.temps)]
         self._parts = self._split = None
+        self._memo = {}
 
     def step(self, param, grad, lr):
         self.t += 1
@@ -209,18 +210,28 @@ class Optimizer:
     def _kernels(self, param, grad, lr, state=None):
         """The compiled kernels (:mod:`deepstep.fused`) if this update can run in them with
         NumPy's numbers: 1-D contiguous float32/float64 buffers of one dtype and size (the
-        parameters, the gradient, the state) and scalars NumPy would cast to that dtype."""
-        if not (isinstance(param, np.ndarray) and isinstance(grad, np.ndarray)):
+        parameters, the gradient, the state) and scalars NumPy would cast to that dtype.
+
+        The buffers' answer is remembered per buffer set (a step would otherwise spend
+        longer asking than a small network's update takes); the learning rate and the
+        switch are asked every time."""
+        st = self.state if state is None else state
+        memo = self.__dict__.setdefault("_memo", {})
+        hit = memo.get(id(param))
+        if hit is None or hit[0] is not param or hit[1] is not grad or hit[2] is not st or hit[3] is not self.hp:
+            ok = (isinstance(param, np.ndarray) and isinstance(grad, np.ndarray) and param.flags.writeable
+                  and all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype == param.dtype
+                          and a.shape == param.shape and a.flags.c_contiguous for a in (param, grad, *st.values()))
+                  and _fused.same_dtype(param.dtype, *self._scalars()))
+            if len(memo) > 64:
+                memo.clear()
+            hit = memo[id(param)] = (param, grad, st, self.hp, ok)
+        if not hit[4]:
             return None
-        K = _fused.kernels(param.dtype)
-        if K is None:
+        kind = type(lr)
+        if not (kind is float or kind is int or _fused.same_dtype(param.dtype, lr)):
             return None
-        arrays = (param, grad, *(self.state if state is None else state).values())
-        if not (all(a.ndim == 1 and a.dtype == param.dtype and a.shape == param.shape
-                                             and a.flags.c_contiguous for a in arrays)
-                and param.flags.writeable and _fused.same_dtype(param.dtype, lr, *self._scalars())):
-            return None
-        return K
+        return _fused.kernels(param.dtype)
 
     def _scalars(self):
         return ()
@@ -239,6 +250,7 @@ class Optimizer:
     def __getstate__(self):
         d = self.__dict__.copy()
         d["_parts"] = d["_split"] = None
+        d.pop("_memo", None)
         return d
 
     def __setstate__(self, d):
