@@ -36,8 +36,15 @@ _lock = threading.Lock()
 _state = {"enabled": None, "module": None, "tried": False, "error": None, "ready": {}}
 
 
-def _from_environment() -> bool:
+def _read_environment() -> bool:
     return os.environ.get("DEEPSTEP_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+_ENV = [_read_environment()]     # read at import and by set_enabled(None), not per call (it costs µs)
+
+
+def _from_environment() -> bool:
+    return _ENV[0]
 
 
 def available(dtype=np.float64) -> bool:
@@ -52,12 +59,15 @@ def enabled(dtype=np.float64) -> bool:
 
 def set_enabled(flag):
     """Turn the compiled kernels on (True) or off (False) for this process; None: back to the
-    ``DEEPSTEP_JIT`` environment variable. Returns the previous setting (None: the variable's).
+    ``DEEPSTEP_JIT`` environment variable (read again). Returns the previous setting (None: the
+    variable's, which is read when deepstep is imported).
 
     Off, the engine runs its NumPy code; the numbers are the same either way.
     """
     previous = _state["enabled"]
     _state["enabled"] = None if flag is None else bool(flag)
+    if flag is None:
+        _ENV[0] = _read_environment()
     return previous
 
 
