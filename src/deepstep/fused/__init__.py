@@ -2,18 +2,19 @@
 
 Between the matrix products, the engine's passes are NumPy calls, each one
 pass over its arrays: a layer's bias add and relu are two passes, relu's
-derivative two more, the momentum update five over the whole parameter buffer
-and Adam's ten. The kernels here do each of those jobs in one pass, compiled by
-numba (``pip install "deepstep[fast]"``); ``benchmarks/README.md`` measures
-what that moves.
+derivative two more, the softmax output layer six calls, the cross-entropy
+five, the momentum update five passes over the whole parameter buffer and
+Adam's ten. The kernels here do each of those jobs in one or two compiled
+passes (numba: ``pip install "deepstep[fast]"``); ``benchmarks/README.md``
+measures what that moves.
 
 They compute the same numbers, bit for bit, as the NumPy code they replace:
 each element goes through the same IEEE operations in the same order and in
 the same dtype (the scalars are cast to the arrays' dtype as NumPy casts a
-Python float; :func:`same_dtype` sends any other scalar to NumPy's path), and
-the sums (``db``, the softmax, the cost) stay NumPy's. ``tests/test_fused.py``
-checks every kernel against its NumPy twin and whole training runs against
-each other.
+Python float; :func:`same_dtype` sends any other scalar to NumPy's path), sums
+add in NumPy's order (its pairwise summation included), and ``exp``/``log``
+stay NumPy's calls. ``tests/test_fused.py`` checks every kernel against its
+NumPy twin and whole training runs against each other.
 
 ``import deepstep`` stays NumPy-only: numba is imported on the first
 :func:`kernels` call, when a model first trains or predicts. Without numba,

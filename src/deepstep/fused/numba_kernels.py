@@ -4,9 +4,11 @@ Every kernel repeats, element by element, the NumPy expression it replaces, in
 the same order and on the same dtype; the scalars arrive already cast to the
 arrays' dtype. No ``fastmath``: numba then contracts nothing into FMAs, so the
 results are NumPy's bit for bit. ``error_model="numpy"``: a division by zero
-gives inf or NaN as NumPy's does (and the loops vectorize). No kernel sums:
-NumPy's pairwise ``add.reduce`` is both the reference and faster than a scalar
-copy of it.
+gives inf or NaN as NumPy's does (and the loops vectorize). Sums keep NumPy's
+order of additions: the softmax's column sums row by row (as ``add.reduce`` over
+axis 0 of a C-ordered array adds), the cost's total by NumPy's pairwise
+summation (``_pairwise``); the bias gradients ``db`` stay NumPy's own call, whose
+vectorized pairwise sum over long rows beats a scalar copy.
 """
 
 from __future__ import annotations
