@@ -167,6 +167,7 @@ def test_training_with_and_without_kernels_ends_with_the_same_bits(dtype, run):
     assert _same_bits(on.engine.theta, off.engine.theta)
     assert _same_bits(p_on, p_off)
     assert on.history["cost"] == off.history["cost"]
+    assert on.history["accuracy"] == off.history["accuracy"]
     for k in off.optimizer.state:
         assert _same_bits(on.optimizer.state[k], off.optimizer.state[k])
 
@@ -228,7 +229,9 @@ def test_the_kernels_really_run(monkeypatch):
     # every kernel the engine and the optimizers call is counted: none may be skipped silently
     K = fused.kernels(np.float32)
     counts = {}
-    for name in ("bias_relu", "relu_grad", "output_grad", "momentum", "adam"):
+    names = ("bias_relu", "relu_grad", "output_grad", "momentum", "adam", "bias_softmax_shift",
+             "softmax_normalize", "clip_into", "multiply_sum", "count_argmax_equal")
+    for name in names:
         real = getattr(K, name)
 
         def counted(*a, _real=real, _name=name):
@@ -241,7 +244,7 @@ def test_the_kernels_really_run(monkeypatch):
     for opt in ("momentum", "adam"):
         DeepNetwork(layers=(8, 4), optimizer=opt, epochs=2, batch_size=50, dtype="float32", seed=0,
                     learning_rate=0.01).fit(X, y)
-    assert all(counts.get(k, 0) > 0 for k in ("bias_relu", "relu_grad", "output_grad", "momentum", "adam")), counts
+    assert all(counts.get(k, 0) > 0 for k in names), counts
 
 
 def test_numba_installed_means_the_kernels_load():
@@ -348,13 +351,14 @@ def test_count_argmax_equal_is_numpys_count(kernels_on, dtype):
 
 @needs_numba
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (10, 32), (10, 256), (7, 1000), (2, 4099)])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (10, 32), (10, 256), (7, 1000), (2, 4099),
+                                   (8, 1), (10, 1), (130, 1), (300, 2)])   # one column: NumPy sums it pairwise
 def test_softmax_and_cross_entropy_kernels_are_numpys(kernels_on, dtype, shape):
     from deepstep import engine
 
     K = kernels_on
     rng = np.random.default_rng(shape[1])
-    S = (rng.standard_normal(shape) * 30).astype(dtype)
+    S = (rng.standard_normal(shape) * 3).astype(dtype)      # many terms of similar size: the order shows
     b = rng.standard_normal((shape[0], 1)).astype(dtype)
     for src in (S, np.ascontiguousarray(S.T).T):
         # softmax: Z = S + b, then the engine's NumPy softmax, against the two kernels around np.exp
@@ -364,14 +368,14 @@ def test_softmax_and_cross_entropy_kernels_are_numpys(kernels_on, dtype, shape):
             Z, A, row2 = np.empty(shape, dtype), np.empty(shape, dtype), np.empty((1, shape[1]), dtype)
             K.bias_softmax_shift(src, b, Z, A, row2)
             np.exp(A, out=A)
-            K.softmax_normalize(A, row2)
+            K.softmax_normalize(A, row2, dtype(0))
         assert _same_bits(Z, Z_ref) and _same_bits(A, A_ref)
     # the cross-entropy: clip, log, and the product's pairwise sum over every entry
     AL = A_ref.copy()
     step = max(1, AL.size // 5)
     AL.flat[::step] = 0.0                     # log(0) and log(1 - 1) are what the clip is for
     AL.flat[1::step] = 1.0
-    Y = np.eye(shape[0], dtype=dtype)[rng.integers(0, shape[0], shape[1])].T
+    Y = rng.random(shape).astype(dtype)                     # soft targets: every term counts in the sum
     C = [np.empty(shape, dtype), np.empty(shape, dtype)]
     ref = engine._categorical_cost(AL, Y, C)
     got = engine._categorical_cost_fused(K, AL, Y, C)
@@ -385,3 +389,57 @@ def test_softmax_and_cross_entropy_kernels_are_numpys(kernels_on, dtype, shape):
     with np.errstate(all="ignore"):
         total = np.add.reduce(np.multiply(Y, Q), axis=None)
     assert _same_bits(np.asarray(dtype(K.multiply_sum(Y, Q.copy(), dtype(0)))), np.asarray(total))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_last_batch_of_one_example_with_many_classes_keeps_the_bits(dtype):
+    # 1001 rows in batches of 50: the last batch has one column, whose softmax sum NumPy adds pairwise
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((6, 1001))
+    y = rng.integers(0, 10, 1001)
+    kw = dict(layers=(12,), optimizer="momentum", learning_rate=0.2, batch_size=50)
+    on, p_on = _train(True, X, y, dtype, **kw)
+    off, p_off = _train(False, X, y, dtype, **kw)
+    assert _same_bits(on.engine.theta, off.engine.theta) and _same_bits(p_on, p_off)
+    assert on.history["cost"] == off.history["cost"] and on.history["accuracy"] == off.history["accuracy"]
+
+
+@needs_numba
+def test_the_optimizers_memo_sees_a_replaced_state_array(kernels_on):
+    opt = O.get_optimizer("momentum", HyperParameters(optimizer="momentum"))
+    p, g = np.ones(6, np.float32), np.full(6, 0.5, np.float32)
+    opt.init_state(p)
+    opt.step(p, g, 0.1)                                   # remembered: the kernels suit these buffers
+    opt.state["v"] = np.zeros(6, np.float64)              # a float64 slot: NumPy's path and NumPy's numbers
+    assert opt._kernels(p, g, 0.1) is None
+    ref_p, ref_v = p.copy(), opt.state["v"].copy()
+    O.momentum_update(ref_p, g, ref_v, 0.9, 0.1, np.empty(6, np.float32))
+    opt.step(p, g, 0.1)
+    assert _same_bits(p, ref_p) and _same_bits(opt.state["v"], ref_v)
+    opt.state["v"] = np.zeros(5, np.float32)              # too short: NumPy's error, not a write past the end
+    with pytest.raises(ValueError):
+        opt.step(p, g, 0.1)
+    opt.state["v"] = np.zeros(6, np.float32)
+    p.flags.writeable = False
+    assert opt._kernels(p, g, 0.1) is None
+
+
+@needs_numba
+def test_cost_and_accuracy_with_a_y_numpy_would_broadcast_stay_numpys():
+    from deepstep import engine, training
+
+    eng = engine.Engine([3, 4, 3], ["relu", "softmax"], "categorical_crossentropy", np.float32)
+    ws = eng.workspace(5)
+    AL = eng.forward(np.ones((3, 5), np.float32), ws)
+    Y = np.array([[1.0], [0.0], [0.0]], np.float32)       # (3, 1): NumPy broadcasts it over the batch
+    previous = fused.set_enabled(False)
+    try:
+        ref = eng.cost(AL, Y, ws=ws)
+    finally:
+        fused.set_enabled(previous)
+    assert eng.cost(AL, Y, ws=ws) == ref
+    state = training.TrainState()
+    tally = training._Tally("softmax", 5)
+    tally.add(state, 0.0, AL, Y)
+    assert state.correct == int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))

@@ -348,7 +348,7 @@ class Engine:
             elif K is not None and l == last and self._softmax:
                 K.bias_softmax_shift(S, bs[l], Z, Al, ws.row)   # Z = S + b, A = Z - max: one pass
                 np.exp(Al, out=Al)                         # NumPy's exp (underflow to 0 is right)
-                K.softmax_normalize(Al, ws.row)            # A /= Σ A: one pass
+                K.softmax_normalize(Al, ws.row, self.dtype.type(0))   # A /= Σ A: one pass
                 A = Al
             else:
                 np.add(S, bs[l], out=Z)                    # Z = W A + b (linear.linear_forward's add)
@@ -431,7 +431,8 @@ class Engine:
         """
         if weights is None:
             if ws is not None and self._cost is not None and AL is ws.A[-1]:
-                K = self._kernels() if self._cost is _categorical_cost and Y.dtype == AL.dtype else None
+                K = (self._kernels() if self._cost is _categorical_cost and isinstance(Y, np.ndarray)
+                     and Y.dtype == AL.dtype and Y.shape == AL.shape else None)
                 J = _categorical_cost_fused(K, AL, Y, ws.C) if K is not None else self._cost(AL, Y, ws.C)
             else:
                 J = self.loss.cost(AL, Y)

@@ -217,15 +217,18 @@ class Optimizer:
         switch are asked every time."""
         st = self.state if state is None else state
         memo = self.__dict__.setdefault("_memo", {})
+        slots = tuple(st.values())
         hit = memo.get(id(param))
-        if hit is None or hit[0] is not param or hit[1] is not grad or hit[2] is not st or hit[3] is not self.hp:
+        if (hit is None or hit[0] is not param or hit[1] is not grad or hit[2] is not self.hp
+                or len(hit[3]) != len(slots) or any(a is not b for a, b in zip(hit[3], slots))
+                or not (isinstance(param, np.ndarray) and param.flags.writeable)):
             ok = (isinstance(param, np.ndarray) and isinstance(grad, np.ndarray) and param.flags.writeable
                   and all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype == param.dtype
-                          and a.shape == param.shape and a.flags.c_contiguous for a in (param, grad, *st.values()))
+                          and a.shape == param.shape and a.flags.c_contiguous for a in (param, grad, *slots))
                   and _fused.same_dtype(param.dtype, *self._scalars()))
             if len(memo) > 64:
                 memo.clear()
-            hit = memo[id(param)] = (param, grad, st, self.hp, ok)
+            hit = memo[id(param)] = (param, grad, self.hp, slots, ok)
         if not hit[4]:
             return None
         kind = type(lr)

@@ -376,7 +376,7 @@ def engine_line(dtype):
         line = (f"engine: NumPy with compiled kernels (deepstep.fused, numba {numba.__version__}; "
                 f"DEEPSTEP_JIT=0 turns them off)")
         if took > 1.0:
-            line += f"; compiled for this machine in {took:.1f} s, cached for the next runs"
+            line += f"; compiled for this machine in {took:.1f} s (numba caches them for the next runs)"
         return line
     if why.startswith("turned off"):
         return "engine: NumPy (compiled kernels turned off by DEEPSTEP_JIT=0)"

@@ -60,8 +60,8 @@ def enabled(dtype=np.float64) -> bool:
 
 def set_enabled(flag):
     """Turn the compiled kernels on (True) or off (False) for this process; None: back to the
-    ``DEEPSTEP_JIT`` environment variable (read again). Returns the previous setting (None: the
-    variable's, which is read when deepstep is imported).
+    ``DEEPSTEP_JIT`` environment variable, read again (otherwise it is read once, when
+    deepstep is imported). Returns the previous setting (None: the variable's).
 
     Off, the engine runs its NumPy code; the numbers are the same either way.
     """
@@ -78,7 +78,7 @@ def kernels(dtype=np.float64):
     on = _state["enabled"]
     if not (_from_environment() if on is None else on):
         return None
-    return _get(dtype if type(dtype) is np.dtype else np.dtype(dtype))
+    return _get(dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
 
 
 def why_not(dtype=np.float64) -> str | None:
@@ -124,7 +124,8 @@ def _warm(module, dt):
         module.output_grad(C, S, t(1), C.copy())
         module.bias_softmax_shift(S, b, C.copy(), C.copy(), row)
         module.multiply_sum(S, C.copy(), t(0))
-    module.softmax_normalize(C + 1, row)
+    module.softmax_normalize(C + 1, row, t(0))
+    module.softmax_normalize(np.ones((3, 1), dt), row, t(0))
     module.clip_into(C, t(0), t(1), C.copy())
     module.relu_grad(C, C, C.copy(), t(0))
     for Y in (C, F):

@@ -61,10 +61,15 @@ def bias_softmax_shift(S, b, Z, A, row):
 
 
 @_jit
-def softmax_normalize(A, row):
-    """The softmax's second half: row = the column sums (as ``np.add.reduce(A, axis=0)``: row by
-    row), A /= row."""
+def softmax_normalize(A, row, zero):
+    """The softmax's second half: row = the column sums as ``np.add.reduce(A, axis=0)`` adds
+    them (row by row; one column is a contiguous run, which NumPy sums pairwise), A /= row."""
     n, m = A.shape
+    if m == 1:
+        row[0, 0] = zero + _pairwise(A.reshape(n), zero)
+        for i in range(n):
+            A[i, 0] = A[i, 0] / row[0, 0]
+        return
     for j in range(m):
         row[0, j] = A[0, j]
     for i in range(1, n):
@@ -154,12 +159,13 @@ def _pairwise(a, zero):
 
 @_jit
 def multiply_sum(Y, P, zero):
-    """P = Y * P, then Σ P over all entries as ``np.add.reduce(P, axis=None)`` (P C-ordered)."""
+    """P = Y * P, then Σ P over all entries as ``np.add.reduce(P, axis=None)`` (P C-ordered:
+    NumPy's pairwise sum after its +0.0 start)."""
     n, m = P.shape
     for i in range(n):
         for j in range(m):
             P[i, j] = Y[i, j] * P[i, j]
-    return _pairwise(P.reshape(n * m), zero)
+    return zero + _pairwise(P.reshape(n * m), zero)
 
 
 @_jit
