@@ -354,3 +354,29 @@ def test_model_from_before_zero_based_names_still_reads_headerless_files(tmp_pat
     persistence.save(net, tmp_path / "old.npz")
     old = json.loads(run("evaluate", tmp_path / "old.npz", "--data", tmp_path / "h.csv", "--json").stdout)
     assert old["accuracy"] == new["accuracy"] and old["examples"] == new["examples"] == 150
+
+
+def test_numbers_with_thousands_separators_are_refused_with_how_to_read_them(tmp_path):
+    # Bug: a column of '76,705'-style numbers (a formatted export) was called decimal commas, and the advice
+    # (--decimal ,) would have read 76,705 as 76.705; with few distinct values it was one-hot encoded.
+    rng = np.random.default_rng(0)
+    income = rng.integers(1000, 90000, 300)
+    for distinct in (300, 6):
+        values = income if distinct == 300 else rng.choice([1200, 2500, 750, 98000, 1234567, 40000], 300)
+        frame = pd.DataFrame({"income": [f"{v:,}" for v in values], "age": rng.integers(18, 80, 300),
+                              "label": (values > 40000).astype(int)})
+        frame.to_csv(tmp_path / "t.csv", index=False)
+        r = run("train", "--data", tmp_path / "t.csv", *FAST)
+        assert r.exit_code == 1
+        line = error_line(r)
+        assert "column 'income' holds numbers written with thousands separators" in line
+        assert "--decimal" not in line and "--drop 'income'" in line and "--categorical 'income'" in line
+    # kept as categories when asked
+    r = run("train", "--data", tmp_path / "t.csv", "--categorical", "income", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "one-hot: income 6" in r.stderr
+    # real text with commas and digits is not numbers: left alone
+    frame["income"] = ["1,000-2,000" if v < 40000 else "over 40,000" for v in values]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    r = run("train", "--data", tmp_path / "t.csv", *FAST)
+    assert r.exit_code == 0, r.output

@@ -114,3 +114,13 @@ def test_missing_labels_are_refused_with_rows_and_the_way_out(penguins):
     with pytest.raises(ValueError, match=r"y has 1 missing label \(rows 0"):
         DeepRegressor(**FAST).fit(np.ones((4, 2)), [np.nan, 1.0, 2.0, 3.0])
 
+
+
+def test_a_frame_column_of_formatted_numbers_is_refused_with_the_pandas_fix():
+    from deepstep.errors import DataError
+
+    X = pd.DataFrame({"income": ["1,200", "25,000", "812", "1,234,567"] * 10, "age": np.arange(40.0)})
+    y = np.arange(40) % 2
+    with pytest.raises(DataError, match=r"thousands separators.*pd\.to_numeric\(X\['income'\]"):
+        DeepClassifier(categorical="auto", epochs=2).fit(X, y)
+    DeepClassifier(categorical=["income"], epochs=2).fit(X, y)     # categories, when asked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -115,6 +116,8 @@ class TabularEncoder:
             _refuse_stray_words(values, miss, name, table)
             cats, counts = np.unique(values[~miss].astype(str), return_counts=True)
             n = int((~miss).sum())
+            if name not in categorical:
+                _refuse_thousands_separators(cats, name, table, python, drop)
             if cats.size > 20 and cats.size > ID_FRACTION * n and name not in categorical:
                 if not python and all(_DECIMAL_COMMA.fullmatch(c) for c in cats) and any("," in c for c in cats):
                     raise DataError(f"{table.source}: column {name!r} holds numbers written with decimal commas "
@@ -282,3 +285,26 @@ def _refuse_stray_words(values, miss, name, table):
         raise DataError(f"{table.source}, {table.line(i)}: column {name!r} holds {values[i]!r} among numbers "
                         f"({k} such cell{'s' if k > 1 else ''}); fix the cell, or mark it missing (leave it "
                         f"empty).")
+
+
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+_PLAIN = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def _refuse_thousands_separators(cats, name, table, python, drop):
+    """A text column whose every value is a number, some written with thousands separators
+    (``76,705``, ``1,234,567.5``; the rest plain, ``812``), is numbers a spreadsheet or a
+    formatted export wrote as text: refused with how to read it, rather than one-hot encoded
+    or read with a decimal comma (which would make 76,705 into 76.705)."""
+    if not any(_GROUPED.fullmatch(c) for c in cats):
+        return
+    if not all(_GROUPED.fullmatch(c) or _PLAIN.fullmatch(c) for c in cats):
+        return
+    example = str(next(c for c in cats if _GROUPED.fullmatch(c)))
+    how = (f"pd.to_numeric(X[{name!r}].str.replace(',', ''))" if python else
+           "write the file without them (pandas: save the numbers, not formatted text; "
+           "or pd.read_csv(..., thousands=',') and save again)")
+    keep = f"categorical=[{name!r}]" if python else f"--categorical {name!r}"
+    raise DataError(f"{table.source}: column {name!r} holds numbers written with thousands separators "
+                    f"(e.g. {example!r}); read as text they would be categories. Convert them to numbers: "
+                    f"{how}; or drop the column ({drop(name)}); {keep} keeps them as categories.")
