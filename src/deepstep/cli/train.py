@@ -380,7 +380,7 @@ def engine_line(dtype):
         return line
     if why.startswith("turned off"):
         return "engine: NumPy (compiled kernels turned off by DEEPSTEP_JIT=0)"
-    if "could not load" in why and "No module named 'numba'" not in why:
+    if "could not load" in why:
         return f"engine: NumPy ({why})"
     return "engine: NumPy (pip install 'deepstep[fast]' adds compiled kernels: the same numbers, faster)"
 

@@ -90,7 +90,11 @@ def why_not(dtype=np.float64) -> str | None:
     if dtype not in DTYPES or not dtype.isnative:
         return f"no kernels for {dtype} (only float32 and float64)"
     if _get(dtype) is None:
-        return f"the compiled kernels could not load ({_state['error']}); pip install 'deepstep[fast]'"
+        error = _state["error"] or ""
+        if error.startswith(("ModuleNotFoundError", "ImportError")) and "numba" in error:
+            return f"numba is not installed ({error}); pip install 'deepstep[fast]'"
+        return (f"the compiled kernels could not load ({error}); deepstep runs its NumPy code (where numba "
+                f"cannot write its cache, set NUMBA_CACHE_DIR to a writable folder)")
     return None
 
 
