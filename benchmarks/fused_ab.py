@@ -12,16 +12,10 @@ import sys
 import time
 
 import numpy as np
+from parallel_ab import WORKLOADS  # the same workloads as the data-parallel A/B
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from deepstep import DeepNetwork, fused
-
-WORKLOADS = {  # m, n_x, layers, batch, iterations per call, optimizer, learning rate, classes
-    "W1": (60000, 784, (256, 128), 256, 1, "momentum", 0.5, 10),
-    "W2": (20000, 64, (32, 16), 32, 1, "momentum", 0.5, 10),
-    "W3": (209, 12288, (20, 7, 5), "full", 10, "gd", 0.0075, 2),
-    "W4": (5000, 3072, (1024, 1024), 128, 1, "adam", 0.001, 10),
-}
 
 
 def main():

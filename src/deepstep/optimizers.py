@@ -276,8 +276,11 @@ class GD(Optimizer):
             gd_update(param, grad, lr, tmp[0])
 
 
-class Momentum(Optimizer):
-    name, slots = "momentum", ("v",)
+class _WithVelocity(Optimizer):
+    """momentum and nesterov: one velocity slot, β = ``momentum``; ``_kernel`` names the
+    compiled kernel and ``_numpy`` the NumPy one (the same numbers)."""
+
+    slots = ("v",)
 
     def _scalars(self):
         return (self.hp.momentum,)
@@ -286,24 +289,19 @@ class Momentum(Optimizer):
         K, beta = self._kernels(param, grad, lr, state), self.hp.momentum
         if K is not None:
             dt = param.dtype.type
-            K.momentum(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
+            getattr(K, self._kernel)(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
         else:
-            momentum_update(param, grad, state["v"], beta, lr, tmp[0])
+            self._numpy(param, grad, state["v"], beta, lr, tmp[0])
 
 
-class Nesterov(Optimizer):
-    name, slots = "nesterov", ("v",)
+class Momentum(_WithVelocity):
+    name = _kernel = "momentum"
+    _numpy = staticmethod(momentum_update)
 
-    def _scalars(self):
-        return (self.hp.momentum,)
 
-    def _apply(self, param, grad, lr, state, tmp):
-        K, beta = self._kernels(param, grad, lr, state), self.hp.momentum
-        if K is not None:
-            dt = param.dtype.type
-            K.nesterov(param, grad, state["v"], dt(beta), dt(1 - beta), dt(lr))
-        else:
-            nesterov_update(param, grad, state["v"], beta, lr, tmp[0])
+class Nesterov(_WithVelocity):
+    name = _kernel = "nesterov"
+    _numpy = staticmethod(nesterov_update)
 
 
 class RMSprop(Optimizer):
