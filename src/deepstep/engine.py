@@ -380,8 +380,7 @@ class Engine:
         AL, dZ = ws.A[L - 1], ws.dZ[L - 1]
         K = self._kernels()
         plain = weights is None and weight_sum is None
-        if (self.fused and plain and K is not None and isinstance(Y, np.ndarray)
-                and Y.dtype == self.dtype and Y.shape == AL.shape):
+        if self.fused and plain and K is not None and _fused.like(Y, AL):
             K.output_grad(AL, Y, self.dtype.type(1.0 / m), dZ)   # dZ[L] = (A[L] - Y) / m, one pass
         else:
             if self.fused:
@@ -431,8 +430,7 @@ class Engine:
         """
         if weights is None:
             if ws is not None and self._cost is not None and AL is ws.A[-1]:
-                K = (self._kernels() if self._cost is _categorical_cost and isinstance(Y, np.ndarray)
-                     and Y.dtype == AL.dtype and Y.shape == AL.shape else None)
+                K = self._kernels() if self._cost is _categorical_cost and _fused.like(Y, AL) else None
                 J = _categorical_cost_fused(K, AL, Y, ws.C) if K is not None else self._cost(AL, Y, ws.C)
             else:
                 J = self.loss.cost(AL, Y)

@@ -438,7 +438,7 @@ class _Tally:
                 state.correct += int(np.count_nonzero((AL > 0.5) == (Y > 0.5))) / AL.shape[0]
             else:
                 K = _fused.kernels(AL.dtype)
-                if K is not None and isinstance(Y, np.ndarray) and Y.dtype == AL.dtype and Y.shape == AL.shape:
+                if K is not None and _fused.like(Y, AL):
                     state.correct += K.count_argmax_equal(AL, Y)        # the same count, one call
                 else:
                     state.correct += int(np.count_nonzero(AL.argmax(0) == Y.argmax(0)))

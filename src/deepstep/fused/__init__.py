@@ -98,6 +98,12 @@ def why_not(dtype=np.float64) -> str | None:
     return None
 
 
+def like(Y, A) -> bool:
+    """True if ``Y`` is an array of ``A``'s dtype and shape: a kernel reading both by index gives
+    NumPy's numbers (NumPy would promote another dtype, or broadcast another shape)."""
+    return isinstance(Y, np.ndarray) and Y.dtype == A.dtype and Y.shape == A.shape
+
+
 def same_dtype(dtype, *scalars) -> bool:
     """True if NumPy computes ``scalar * array`` in the array's ``dtype`` for every scalar.
 

@@ -150,21 +150,31 @@ def _has_long_line(path, chunk=1 << 24) -> bool:
             carry = len(block) - int(nl[-1]) - 1
 
 
-def _read_numeric(path, delimiter, header):
-    """An all-numeric file with no missing cells, by np.loadtxt (its speed and memory); else None."""
+def _head(path, delimiter):
+    """The separator (given or sniffed) and the cells of the first two rows (fewer in a shorter
+    file), or None when the file cannot be read as UTF-8 text."""
     import csv
 
     from .. import data
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            head = [fh.readline(), fh.readline()]
+            lines = [fh.readline(), fh.readline()]
     except (OSError, UnicodeDecodeError):
         return None
-    d = delimiter or data._sniff_delimiter(path, head[0])
-    rows = [[c.strip() for c in r] for r in csv.reader(head, delimiter=d) if r]
-    if len(rows) < 2:
+    d = delimiter or data._sniff_delimiter(path, lines[0])
+    rows = [[c.strip() for c in r] for r in csv.reader(lines, delimiter=d) if r]
+    return d, rows
+
+
+def _read_numeric(path, delimiter, header):
+    """An all-numeric file with no missing cells, by np.loadtxt (its speed and memory); else None."""
+    from .. import data
+
+    head = _head(path, delimiter)
+    if head is None or len(head[1]) < 2:
         return None
+    d, rows = head
     if header == "auto":
         header = data.looks_like_header(rows[0], rows[1])
     try:
@@ -346,16 +356,11 @@ def _read_with_pandas(path, delimiter, header):
         return None
     from .. import data
 
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            head = [fh.readline(), fh.readline()]
-    except (OSError, UnicodeDecodeError):
+    head = _head(path, delimiter)
+    if head is None:
         return None
-    d = delimiter or data._sniff_delimiter(path, head[0])
+    d, rows = head
     if header == "auto":
-        import csv
-
-        rows = [[c.strip() for c in r] for r in csv.reader(head, delimiter=d) if r]
         if len(rows) < 2:
             return None
         header = data.looks_like_header(rows[0], rows[1])
